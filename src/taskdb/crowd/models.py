@@ -1,0 +1,191 @@
+"""Declarative models of the crowd store: the eleven tables of Mephisto's LocalMephistoDB.
+
+Column order, types, NOT NULL, defaults, keys and index names follow the seed
+DDL exactly, so a file made by ``alembic upgrade head`` matches one the seed made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from taskdb.schema import Double, KeyText, new_metadata
+
+NOW = text("CURRENT_TIMESTAMP")
+# Every crowd table keeps SQLite's AUTOINCREMENT: ids are never reused after a delete.
+AUTOINCREMENT = {"sqlite_autoincrement": True}
+
+
+class CrowdBase(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = {str: KeyText, datetime: DateTime(), bool: Boolean(), float: Double}
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> Mapped[datetime | None]:
+    return mapped_column(server_default=NOW)
+
+
+class Project(CrowdBase):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("project_name"), AUTOINCREMENT)
+
+    project_id: Mapped[int] = _pk()
+    project_name: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Task(CrowdBase):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("task_name"), AUTOINCREMENT)
+
+    task_id: Mapped[int] = _pk()
+    task_name: Mapped[str]
+    task_type: Mapped[str]
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.project_id"))
+    parent_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.task_id"))
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Requester(CrowdBase):
+    __tablename__ = "requesters"
+    __table_args__ = (
+        UniqueConstraint("requester_name"),
+        Index("requesters_by_provider_index", "provider_type"),
+        AUTOINCREMENT,
+    )
+
+    requester_id: Mapped[int] = _pk()
+    requester_name: Mapped[str]
+    provider_type: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class TaskRun(CrowdBase):
+    __tablename__ = "task_runs"
+    __table_args__ = (
+        Index("task_run_by_requester_index", "requester_id"),
+        Index("task_run_by_task_index", "task_id"),
+        AUTOINCREMENT,
+    )
+
+    task_run_id: Mapped[int] = _pk()
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.task_id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.requester_id"))
+    init_params: Mapped[str]
+    is_completed: Mapped[bool]
+    provider_type: Mapped[str]
+    task_type: Mapped[str]
+    sandbox: Mapped[bool]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Assignment(CrowdBase):
+    __tablename__ = "assignments"
+    __table_args__ = (Index("assignment_by_task_run_index", "task_run_id"), AUTOINCREMENT)
+
+    assignment_id: Mapped[int] = _pk()
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.task_id"))
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.task_run_id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.requester_id"))
+    task_type: Mapped[str]
+    provider_type: Mapped[str]
+    sandbox: Mapped[bool]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Unit(CrowdBase):
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "unit_index"),
+        Index("unit_by_status_index", "status"),
+        Index("unit_by_assignment_id_index", "assignment_id"),
+        Index("unit_by_task_run_index", "task_run_id"),
+        Index("unit_by_task_run_by_worker_by_status_index", "task_run_id", "worker_id", "status"),
+        Index("unit_by_task_by_worker_index", "task_id", "worker_id"),
+        AUTOINCREMENT,
+    )
+
+    unit_id: Mapped[int] = _pk()
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.assignment_id"))
+    unit_index: Mapped[int]
+    pay_amount: Mapped[float]
+    provider_type: Mapped[str]
+    status: Mapped[str]
+    # units and agents point at each other; servers add this key after both tables exist.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.agent_id", use_alter=True))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.worker_id"))
+    task_type: Mapped[str]
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.task_id"))
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.task_run_id"))
+    sandbox: Mapped[bool]
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.requester_id"))
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Worker(CrowdBase):
+    __tablename__ = "workers"
+    __table_args__ = (UniqueConstraint("worker_name"), AUTOINCREMENT)
+
+    worker_id: Mapped[int] = _pk()
+    worker_name: Mapped[str]
+    provider_type: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Agent(CrowdBase):
+    __tablename__ = "agents"
+    __table_args__ = (
+        Index("agent_by_worker_by_status_index", "worker_id", "status"),
+        Index("agent_by_task_run_index", "task_run_id"),
+        AUTOINCREMENT,
+    )
+
+    agent_id: Mapped[int] = _pk()
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.worker_id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.unit_id"))
+    task_id: Mapped[int]
+    task_run_id: Mapped[int]
+    assignment_id: Mapped[int]
+    task_type: Mapped[str]
+    provider_type: Mapped[str]
+    status: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class OnboardingAgent(CrowdBase):
+    __tablename__ = "onboarding_agents"
+    __table_args__ = (AUTOINCREMENT,)
+
+    onboarding_agent_id: Mapped[int] = _pk()
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.worker_id"))
+    task_id: Mapped[int]
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.task_run_id"))
+    task_type: Mapped[str]
+    status: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class Qualification(CrowdBase):
+    __tablename__ = "qualifications"
+    __table_args__ = (UniqueConstraint("qualification_name"), AUTOINCREMENT)
+
+    qualification_id: Mapped[int] = _pk()
+    qualification_name: Mapped[str]
+    creation_date: Mapped[datetime | None] = _created()
+
+
+class GrantedQualification(CrowdBase):
+    __tablename__ = "granted_qualifications"
+    __table_args__ = (UniqueConstraint("worker_id", "qualification_id"), AUTOINCREMENT)
+
+    granted_qualification_id: Mapped[int] = _pk()
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.worker_id"))
+    qualification_id: Mapped[int] = mapped_column(ForeignKey("qualifications.qualification_id"))
+    value: Mapped[int]
+    creation_date: Mapped[datetime | None] = _created()

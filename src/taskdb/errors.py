@@ -1,0 +1,146 @@
+"""The exception tree and the one place that classifies database errors.
+
+Every public call of taskdb raises only the types below. Driver errors are
+classified by their error *code* (SQLite extended result codes, PostgreSQL
+SQLSTATE, MySQL errno); the message text is consulted only when a driver
+offers no code at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+
+from sqlalchemy import exc as sa_exc
+
+
+class TaskdbError(Exception):
+    """Base class of every error taskdb raises."""
+
+
+class EntryAlreadyExists(TaskdbError):
+    """A unique constraint or primary key was hit."""
+
+
+class EntryDoesNotExist(TaskdbError):
+    """A lookup found nothing, or a reference points at a missing row."""
+
+
+class InvalidEntry(TaskdbError, ValueError):
+    """Input was rejected: the message names what is allowed."""
+
+
+class DatabaseError(TaskdbError):
+    """The database failed for a reason that is not the caller's input."""
+
+
+class DatabaseMismatch(DatabaseError, RuntimeError):
+    """The database is not one this taskdb can use as it is.
+
+    Also a ``RuntimeError`` because the seed's callers catch that when a
+    foreign file is refused.
+    """
+
+
+class ForeignDatabase(DatabaseMismatch):
+    """The file or database belongs to another application (or is not SQLite)."""
+
+
+class DatabaseTooNew(DatabaseMismatch):
+    """The database was written by a newer taskdb: its revision is unknown here."""
+
+
+class DatabaseBehind(DatabaseMismatch):
+    """The database needs an upgrade that this open will not run by itself."""
+
+
+class SchemaMismatch(DatabaseMismatch):
+    """A database made by the seed code differs from the schema taskdb expects."""
+
+
+class Violation(Enum):
+    UNIQUE = "unique"
+    FOREIGN_KEY = "foreign_key"
+    NOT_NULL = "not_null"
+    CHECK = "check"
+
+
+# SQLite extended result codes (sqlite3.h: SQLITE_CONSTRAINT_*).
+_SQLITE_CODES = {
+    2067: Violation.UNIQUE,  # SQLITE_CONSTRAINT_UNIQUE
+    1555: Violation.UNIQUE,  # SQLITE_CONSTRAINT_PRIMARYKEY
+    787: Violation.FOREIGN_KEY,  # SQLITE_CONSTRAINT_FOREIGNKEY
+    1299: Violation.NOT_NULL,  # SQLITE_CONSTRAINT_NOTNULL
+    275: Violation.CHECK,  # SQLITE_CONSTRAINT_CHECK
+}
+# PostgreSQL SQLSTATE class 23 (integrity constraint violation).
+_SQLSTATES = {
+    "23505": Violation.UNIQUE,
+    "23503": Violation.FOREIGN_KEY,
+    "23502": Violation.NOT_NULL,
+    "23514": Violation.CHECK,
+}
+# MySQL / MariaDB server error numbers.
+_MYSQL_ERRNOS = {
+    1062: Violation.UNIQUE,  # ER_DUP_ENTRY
+    1586: Violation.UNIQUE,  # ER_DUP_ENTRY_WITH_KEY_NAME
+    1452: Violation.FOREIGN_KEY,  # ER_NO_REFERENCED_ROW_2
+    1451: Violation.FOREIGN_KEY,  # ER_ROW_IS_REFERENCED_2
+    1216: Violation.FOREIGN_KEY,  # ER_NO_REFERENCED_ROW
+    1217: Violation.FOREIGN_KEY,  # ER_ROW_IS_REFERENCED
+    1048: Violation.NOT_NULL,  # ER_BAD_NULL_ERROR
+    1364: Violation.NOT_NULL,  # ER_NO_DEFAULT_FOR_FIELD
+    3819: Violation.CHECK,  # ER_CHECK_CONSTRAINT_VIOLATED
+    4025: Violation.CHECK,  # MariaDB ER_CONSTRAINT_FAILED
+}
+_MESSAGE_HINTS = (
+    ("unique constraint", Violation.UNIQUE),
+    ("duplicate", Violation.UNIQUE),
+    ("foreign key", Violation.FOREIGN_KEY),
+    ("not null", Violation.NOT_NULL),
+    ("cannot be null", Violation.NOT_NULL),
+    ("check constraint", Violation.CHECK),
+)
+
+
+def classify(driver_error: BaseException) -> Violation | None:
+    """Name the constraint a DB-API error reports, or None if it is not one."""
+    sqlite_code = getattr(driver_error, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return _SQLITE_CODES.get(sqlite_code)
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return _SQLSTATES.get(sqlstate)
+    args = getattr(driver_error, "args", ())
+    if args and isinstance(args[0], int) and type(driver_error).__module__.startswith("pymysql"):
+        return _MYSQL_ERRNOS.get(args[0])
+    message = str(driver_error).lower()
+    for hint, violation in _MESSAGE_HINTS:
+        if hint in message:
+            return violation
+    return None
+
+
+def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
+    """Return the taskdb error for a SQLAlchemy error; the caller raises it ``from`` it."""
+    prefix = f"{context}: " if context else ""
+    driver_error = getattr(error, "orig", None)
+    violation = classify(driver_error) if driver_error is not None else None
+    detail = str(driver_error) if driver_error is not None else str(error)
+    if violation is Violation.UNIQUE:
+        return EntryAlreadyExists(f"{prefix}an entry with these values already exists ({detail})")
+    if violation is Violation.FOREIGN_KEY:
+        return EntryDoesNotExist(f"{prefix}a referenced entry does not exist ({detail})")
+    if violation in (Violation.NOT_NULL, Violation.CHECK):
+        return InvalidEntry(f"{prefix}a value was missing or not allowed ({detail})")
+    return DatabaseError(f"{prefix}{detail}")
+
+
+@contextmanager
+def translated(context: str = "") -> Iterator[None]:
+    """Run a block, re-raising any SQLAlchemy or driver error as a taskdb error."""
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as error:
+        raise translate(error, context) from error

@@ -1,0 +1,65 @@
+"""The body shared by both stores' ``env.py``: one way to connect, configure and run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from alembic import context
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+
+from taskdb.engine import create_engine, is_sqlite
+from taskdb.schema import install_reflection_hook
+from taskdb.stores import StoreSpec
+
+IncludeName = Callable[[str | None, str, object], bool]
+
+# Key of ``Config.attributes`` under which taskdb hands env.py an open connection.
+CONNECTION = "connection"
+# Key of ``Config.attributes`` for an explicit URL (the ``--url`` of the taskdb command).
+URL = "url"
+
+
+def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
+    install_reflection_hook()
+    config = context.config
+    url = spec.resolve_url(config.attributes.get(URL) or config.get_main_option("sqlalchemy.url"))
+    options: dict[str, Any] = {
+        "target_metadata": metadata,
+        "version_table": spec.version_table,
+        "render_as_batch": is_sqlite(url),
+        "compare_type": True,
+        "compare_server_default": True,
+        "include_name": _only_tables_of(metadata),
+    }
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    given: Connection | None = config.attributes.get(CONNECTION)
+    if given is not None:
+        _run_online(given, options)
+        return
+    engine = create_engine(url, spec)
+    try:
+        with engine.connect() as connection:
+            _run_online(connection, options)
+    finally:
+        engine.dispose()
+
+
+def _only_tables_of(metadata: MetaData) -> IncludeName:
+    """Compare only this store's tables: a shared server database may hold anything else."""
+
+    def include(name: str | None, type_: str, _parents: object) -> bool:
+        return type_ != "table" or name in metadata.tables
+
+    return include
+
+
+def _run_online(connection: Connection, options: dict[str, Any]) -> None:
+    context.configure(connection=connection, transaction_per_migration=True, **options)
+    with context.begin_transaction():
+        context.run_migrations()

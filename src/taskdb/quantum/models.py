@@ -1,0 +1,31 @@
+"""Declarative model of the quantum store: UnifiedQuantum's ``tasks`` table (seed schema v1)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, Integer, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from taskdb.schema import KeyText, LongText, new_metadata
+
+
+class QuantumBase(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = {str: KeyText}
+
+
+class QuantumTask(QuantumBase):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("tasks_backend_idx", "backend"),
+        Index("tasks_status_idx", "status"),
+        Index("tasks_submit_time_idx", "submit_time"),
+    )
+
+    task_id: Mapped[str] = mapped_column(primary_key=True)
+    backend: Mapped[str]
+    status: Mapped[str]
+    shots: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    submit_time: Mapped[str]
+    update_time: Mapped[str]
+    result_json: Mapped[str | None] = mapped_column(LongText)
+    metadata_json: Mapped[str] = mapped_column(LongText, server_default=text("'{}'"))

@@ -1,0 +1,65 @@
+"""Shared schema pieces: naming convention, portable column types, SQLite DDL fidelity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, MetaData, String, Text, event
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine.interfaces import ReflectedColumn
+from sqlalchemy.engine.reflection import Inspector
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateColumn, Table
+from sqlalchemy.sql.compiler import DDLCompiler
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_MYSQL = ("mysql", "mariadb")
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# TEXT everywhere, but MySQL cannot index TEXT without a prefix length.
+KeyText = Text().with_variant(String(255), *_MYSQL)
+# TEXT that may hold large JSON documents (MySQL's TEXT stops at 64 KiB).
+LongText = Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
+# MySQL's FLOAT is single precision; money needs the double the other engines give.
+Double = Float().with_variant(mysql.DOUBLE(), *_MYSQL)
+
+
+@compiles(CreateColumn, "sqlite")
+def _sqlite_primary_key_without_not_null(
+    element: CreateColumn, compiler: DDLCompiler, **kw: Any
+) -> str:
+    """Declare SQLite primary keys as the seeds do, without NOT NULL.
+
+    ``INTEGER PRIMARY KEY`` is the rowid and can never hold NULL; the seeds'
+    DDL omits the keyword, and schema comparison with their files must match.
+    """
+    text = compiler.visit_create_column(element, **kw)  # type: ignore[no-untyped-call]
+    column = element.element
+    if column.primary_key and text is not None:
+        text = text.replace(" NOT NULL", "", 1)
+    return str(text)
+
+
+def report_sqlite_primary_keys_not_null(
+    inspector: Inspector, _table: Table, column: ReflectedColumn
+) -> None:
+    """Reflection hook: a SQLite primary key column is reported NOT NULL, as the models say."""
+    if inspector.dialect.name == "sqlite" and column.get("primary_key"):
+        column["nullable"] = False
+
+
+def install_reflection_hook() -> None:
+    """Make schema comparison (``alembic check``) treat SQLite primary keys as NOT NULL."""
+    if not event.contains(Table, "column_reflect", report_sqlite_primary_keys_not_null):
+        event.listen(Table, "column_reflect", report_sqlite_primary_keys_not_null)
