@@ -1,0 +1,65 @@
+"""One migrator at a time: a lock that every engine can hold across processes."""
+
+from __future__ import annotations
+
+import fcntl
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from taskdb.engine import sqlite_path
+from taskdb.errors import DatabaseError
+from taskdb.stores import StoreSpec
+
+LOCK_TIMEOUT_S = 600
+
+
+def lock_file_for(database: Path) -> Path:
+    """The sidecar file locked while a SQLite database is migrated or adopted."""
+    return database.with_name(database.name + ".migrate-lock")
+
+
+@contextmanager
+def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
+    """Hold the store's migration lock: a file lock on SQLite, a server lock elsewhere."""
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
+        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        if path is None:  # an in-memory database has a single user by construction
+            yield
+            return
+        # flock on a sidecar: closing any descriptor of the database itself would drop
+        # SQLite's own POSIX locks held by this process.
+        with lock_file_for(path).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    key = f"taskdb:{spec.name}"
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            lock_id = zlib.crc32(key.encode())
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+                connection.commit()
+        elif backend in ("mysql", "mariadb"):
+            got = connection.execute(
+                text("SELECT GET_LOCK(:k, :t)"), {"k": key, "t": LOCK_TIMEOUT_S}
+            ).scalar_one()
+            if got != 1:
+                raise DatabaseError(f"could not take the migration lock {key!r} in time")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
+        else:
+            yield
