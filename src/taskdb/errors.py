@@ -109,12 +109,13 @@ def classify(driver_error: BaseException) -> Violation | None:
     sqlite_code = getattr(driver_error, "sqlite_errorcode", None)
     if isinstance(sqlite_code, int):
         return _SQLITE_CODES.get(sqlite_code)
+    args = getattr(driver_error, "args", ())
+    # Before SQLSTATE: MySQL reports one class-wide "23000" for every integrity error.
+    if args and isinstance(args[0], int) and type(driver_error).__module__.startswith("pymysql"):
+        return _MYSQL_ERRNOS.get(args[0])
     sqlstate = getattr(driver_error, "sqlstate", None)
     if isinstance(sqlstate, str):
         return _SQLSTATES.get(sqlstate)
-    args = getattr(driver_error, "args", ())
-    if args and isinstance(args[0], int) and type(driver_error).__module__.startswith("pymysql"):
-        return _MYSQL_ERRNOS.get(args[0])
     message = str(driver_error).lower()
     for hint, violation in _MESSAGE_HINTS:
         if hint in message:

@@ -203,12 +203,13 @@ def _mismatch_message(engine: Engine, spec: StoreSpec, comparison: Comparison) -
 
 
 @functools.cache
-def expected_sqlite_shape(spec: StoreSpec) -> dict[str, TableShape]:
-    """The exact SQLite schema of the baseline revision, built in memory by the migrations."""
+def expected_sqlite_shape(spec: StoreSpec, revision: str | None = None) -> dict[str, TableShape]:
+    """The exact SQLite schema at ``revision`` (default: the baseline), built in memory."""
     engine = create_engine("sqlite://", spec, poolclass=StaticPool)
     try:
         with engine.connect() as connection:
-            command.upgrade(alembic_config(spec, connection=connection), baseline_revision(spec))
+            config = alembic_config(spec, connection=connection)
+            command.upgrade(config, revision or baseline_revision(spec))
             return describe(connection, spec.baseline_tables)
     finally:
         engine.dispose()
