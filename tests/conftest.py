@@ -128,6 +128,16 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     made.drop_created()
 
 
+@pytest.fixture(params=tuple(SERVER_URL_VARIABLES))
+def server_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """For behaviour that only servers have (explicit upgrades, server-side locks)."""
+    name: str = request.param
+    server_url(name)
+    made = Target(name, tmp_path)
+    yield made
+    made.drop_created()
+
+
 @pytest.fixture
 def sqlite_target(tmp_path: Path) -> Target:
     """For tests of SQLite-only behaviour (file headers, the seed's own files)."""

@@ -75,9 +75,11 @@ def configure_sqlite_connection(
     try:
         # Wait for a competing writer instead of failing at once with "database is locked".
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        check_application_id(cursor, spec, where)
-        # Readers and the writer no longer block each other, and commits append to a log.
-        cursor.execute("PRAGMA journal_mode = WAL")
+        found = check_application_id(cursor, spec, where)
+        if found == spec.application_id or _is_empty(cursor):
+            # Readers and the writer no longer block each other; commits append to a log.
+            # (An untagged file with content is left as it is until it has been adopted.)
+            enable_wal(connection)
         # With WAL this is still safe against application crashes, and skips most fsyncs.
         cursor.execute("PRAGMA synchronous = NORMAL")
         # SQLite leaves foreign keys unenforced per connection unless asked (the seed forgot).
@@ -86,7 +88,15 @@ def configure_sqlite_connection(
         cursor.close()
 
 
-def check_application_id(cursor: sqlite3.Cursor, spec: StoreSpec, where: str) -> None:
+def enable_wal(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA journal_mode = WAL")
+
+
+def _is_empty(cursor: sqlite3.Cursor) -> bool:
+    return int(cursor.execute("PRAGMA page_count").fetchone()[0]) == 0
+
+
+def check_application_id(cursor: sqlite3.Cursor, spec: StoreSpec, where: str) -> int:
     """Refuse, before any write, a file that is not SQLite or carries another application's tag."""
     try:
         found = int(cursor.execute("PRAGMA application_id").fetchone()[0])
@@ -100,3 +110,4 @@ def check_application_id(cursor: sqlite3.Cursor, spec: StoreSpec, where: str) ->
             f"0x{spec.application_id:08x}: it belongs to another application, "
             "so taskdb refuses to open it and left it untouched"
         )
+    return found

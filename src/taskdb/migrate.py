@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
-from taskdb.engine import READ_ONLY, create_engine, is_sqlite, sqlite_path
+from taskdb.engine import READ_ONLY, create_engine, enable_wal, is_sqlite, sqlite_path
 from taskdb.errors import (
     DatabaseBehind,
     DatabaseError,
@@ -143,8 +144,11 @@ def upgrade(
 ) -> DatabaseStatus:
     """Bring a database to ``revision`` under the migration lock; adopt a legacy one first."""
     with migration_lock(engine, spec):
+        # Decided again under the lock: another process may have done the work meanwhile.
         status = read_status(engine, spec)
         _refuse_unusable(status, spec)
+        if status.state is State.CURRENT and revision == "head":
+            return status
         if status.state is State.LEGACY:
             _adopt_locked(engine, spec, progress)
         elif status.state is State.BEHIND and status.revision is not None:
@@ -174,16 +178,17 @@ def _adopt_locked(engine: Engine, spec: StoreSpec, progress: Progress | None) ->
             f"{public_url(engine)} holds {spec.name} tables without a version table; "
             "taskdb adopts only SQLite files made by the seed code"
         )
-    with translated(f"adopting the {spec.name} database"), engine.connect() as connection:
-        comparison = compare(
-            expected_sqlite_shape(spec), describe(connection, spec.baseline_tables)
-        )
+    with translated(f"adopting the {spec.name} database"):
+        with engine.connect() as connection:
+            found = describe(connection, spec.baseline_tables)
+        comparison = compare(expected_sqlite_shape(spec), found)
         if comparison.problems:
             raise SchemaMismatch(_mismatch_message(engine, spec, comparison))
+        backup_sqlite(engine, "legacy", progress)
         if progress is not None:
             progress(f"adopting {public_url(engine)} as the {spec.name} baseline")
         # One transaction: indexes, header tag and version row land together or not at all.
-        with connection.begin():
+        with engine.begin() as connection:
             for index, table, columns in comparison.missing_indexes:
                 connection.exec_driver_sql(
                     f'CREATE INDEX "{index}" ON "{table}" ({", ".join(columns)})'
@@ -192,6 +197,12 @@ def _adopt_locked(engine: Engine, spec: StoreSpec, progress: Progress | None) ->
             MigrationContext.configure(
                 connection, opts={"version_table": spec.version_table}
             ).stamp(script_directory(spec), baseline_revision(spec))
+        raw = engine.raw_connection()
+        try:
+            # Only now that the file is ours; journal_mode cannot change inside a transaction.
+            enable_wal(cast(sqlite3.Connection, raw.driver_connection))
+        finally:
+            raw.close()
 
 
 def _mismatch_message(engine: Engine, spec: StoreSpec, comparison: Comparison) -> str:
@@ -256,7 +267,7 @@ def _refuse_unusable(status: DatabaseStatus, spec: StoreSpec) -> None:
         )
 
 
-def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
+def prepare(engine: Engine, spec: StoreSpec, progress: Progress | None = None) -> DatabaseStatus:
     """Make an opened database usable, or refuse it. SQLite upgrades itself; servers do not."""
     status = read_status(engine, spec)
     if status.state is State.CURRENT:
@@ -269,14 +280,16 @@ def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
             f"`{spec.upgrade_command(status.url)}` or "
             f"`taskdb upgrade --store {spec.name} --url '{status.url}'`"
         )
-    return upgrade(engine, spec)
+    return upgrade(engine, spec, progress=progress)
 
 
-def open_engine(spec: StoreSpec, url: str | None = None) -> Engine:
+def open_engine(
+    spec: StoreSpec, url: str | None = None, progress: Progress | None = None
+) -> Engine:
     """Create the store's engine for ``url`` (or its default) and make the database usable."""
     engine = create_engine(spec.resolve_url(url), spec)
     try:
-        prepare(engine, spec)
+        prepare(engine, spec, progress)
     except BaseException:
         engine.dispose()
         raise

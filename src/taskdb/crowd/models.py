@@ -1,7 +1,8 @@
 """Declarative models of the crowd store: the eleven tables of Mephisto's LocalMephistoDB.
 
 Column order, types, NOT NULL, defaults, keys and index names follow the seed
-DDL exactly, so a file made by ``alembic upgrade head`` matches one the seed made.
+DDL exactly, so the baseline revision makes files that match the seed's. Revision
+crowd_0002 adds four indexes for finders the seed served with full scans (marked).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Unit(CrowdBase):
         Index("unit_by_task_run_index", "task_run_id"),
         Index("unit_by_task_run_by_worker_by_status_index", "task_run_id", "worker_id", "status"),
         Index("unit_by_task_by_worker_index", "task_id", "worker_id"),
+        Index("unit_by_worker_index", "worker_id"),  # crowd_0002
         AUTOINCREMENT,
     )
 
@@ -143,6 +145,7 @@ class Agent(CrowdBase):
     __table_args__ = (
         Index("agent_by_worker_by_status_index", "worker_id", "status"),
         Index("agent_by_task_run_index", "task_run_id"),
+        Index("agent_by_unit_index", "unit_id"),  # crowd_0002
         AUTOINCREMENT,
     )
 
@@ -160,7 +163,10 @@ class Agent(CrowdBase):
 
 class OnboardingAgent(CrowdBase):
     __tablename__ = "onboarding_agents"
-    __table_args__ = (AUTOINCREMENT,)
+    __table_args__ = (
+        Index("onboarding_agent_by_worker_index", "worker_id"),  # crowd_0002
+        AUTOINCREMENT,
+    )
 
     onboarding_agent_id: Mapped[int] = _pk()
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.worker_id"))
@@ -182,7 +188,11 @@ class Qualification(CrowdBase):
 
 class GrantedQualification(CrowdBase):
     __tablename__ = "granted_qualifications"
-    __table_args__ = (UniqueConstraint("worker_id", "qualification_id"), AUTOINCREMENT)
+    __table_args__ = (
+        UniqueConstraint("worker_id", "qualification_id"),
+        Index("granted_qualification_by_qualification_index", "qualification_id"),  # crowd_0002
+        AUTOINCREMENT,
+    )
 
     granted_qualification_id: Mapped[int] = _pk()
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.worker_id"))

@@ -15,6 +15,9 @@ from taskdb.stores import StoreSpec
 
 IncludeName = Callable[[str | None, str, object], bool]
 
+# Columns a revision adds only on server engines (SQLite has its rowid); models omit them.
+SERVER_ONLY_COLUMNS = frozenset({"insert_seq"})
+
 # Key of ``Config.attributes`` under which taskdb hands env.py an open connection.
 CONNECTION = "connection"
 # Key of ``Config.attributes`` for an explicit URL (the ``--url`` of the taskdb command).
@@ -32,6 +35,7 @@ def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
         "compare_type": True,
         "compare_server_default": True,
         "include_name": _only_tables_of(metadata),
+        "include_object": _skip_server_only_columns,
     }
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
@@ -57,6 +61,19 @@ def _only_tables_of(metadata: MetaData) -> IncludeName:
         return type_ != "table" or name in metadata.tables
 
     return include
+
+
+def _skip_server_only_columns(
+    obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: object
+) -> bool:
+    """Leave server-only columns, and the keys over them, out of model comparison."""
+    if not reflected:
+        return True
+    if type_ == "column":
+        return name not in SERVER_ONLY_COLUMNS
+    if type_ in ("index", "unique_constraint"):
+        return not {column.name for column in obj.columns} & SERVER_ONLY_COLUMNS
+    return True
 
 
 def _run_online(connection: Connection, options: dict[str, Any]) -> None:

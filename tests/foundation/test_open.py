@@ -1,0 +1,260 @@
+"""Opening a database: adoption of seed files, version safety, concurrent openers, crashes."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import Target
+from process_workers import open_at_once
+from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
+
+import taskdb
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseBehind, DatabaseTooNew, SchemaMismatch
+from taskdb.migrate import (
+    State,
+    backup_path,
+    baseline_revision,
+    expected_sqlite_shape,
+    head_revision,
+    open_engine,
+    read_status,
+    upgrade,
+)
+from taskdb.sqlite_shape import compare, describe
+from taskdb.stores import CROWD
+
+
+def _url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _version(path: Path) -> list[tuple[str]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("SELECT version_num FROM taskdb_crowd_version").fetchall()
+    finally:
+        connection.close()
+
+
+def _head_shape_holds(path: Path) -> None:
+    engine = sa.create_engine(_url(path))
+    with engine.connect() as connection:
+        found = describe(connection, CROWD.baseline_tables)
+    engine.dispose()
+    assert compare(expected_sqlite_shape(CROWD, head_revision(CROWD)), found).identical
+
+
+def test_seed_made_crowd_file_is_adopted_in_place_with_rows_unchanged(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    before = dump(path, CROWD.baseline_tables)
+
+    engine = open_engine(CROWD, _url(path))
+    status = read_status(engine, CROWD)
+    engine.dispose()
+
+    assert (status.state, status.application_id) == (State.CURRENT, CROWD.application_id)
+    assert dump(path, CROWD.baseline_tables) == before
+    assert sum(len(rows) for rows in before.values()) == 11
+    assert _version(path) == [(head_revision(CROWD),)]
+    assert backup_path(path, "legacy").exists()
+    _head_shape_holds(path)
+
+
+def test_seed_file_without_named_indexes_gets_them(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db", with_indexes=False)
+
+    open_engine(CROWD, _url(path)).dispose()
+
+    _head_shape_holds(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reported"),
+    [
+        ("DROP TABLE onboarding_agents", "table onboarding_agents is missing"),
+        (
+            "ALTER TABLE workers DROP COLUMN provider_type",
+            "column workers.provider_type is missing",
+        ),
+        ("ALTER TABLE projects ADD COLUMN owner TEXT", "column projects.owner is not in"),
+    ],
+)
+def test_seed_file_of_another_shape_is_refused_unchanged(
+    tmp_path: Path, damage: str, reported: str
+) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    connection = sqlite3.connect(path)
+    connection.execute(damage)
+    connection.commit()
+    connection.close()
+    before = _digest(path)
+
+    with pytest.raises(SchemaMismatch, match=reported):
+        open_engine(CROWD, _url(path))
+
+    assert _digest(path) == before
+
+
+def test_database_from_a_newer_taskdb_is_refused_without_writing(sqlite_target: Target) -> None:
+    url = sqlite_target.migrated_url(CROWD)
+    path = Path(url.removeprefix("sqlite:///"))
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE taskdb_crowd_version SET version_num = 'crowd_9999'")
+    connection.commit()
+    connection.close()
+    before = _digest(path)
+
+    with pytest.raises(DatabaseTooNew, match="crowd_9999"):
+        open_engine(CROWD, url)
+
+    assert _digest(path) == before
+    assert _version(path) == [("crowd_9999",)]
+
+
+def test_embedded_database_behind_head_is_copied_then_upgraded(sqlite_target: Target) -> None:
+    url = sqlite_target.fresh_url()
+    path = Path(url.removeprefix("sqlite:///"))
+    engine = create_engine(url, CROWD)
+    upgrade(engine, CROWD, baseline_revision(CROWD))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO projects (project_name) VALUES ('kept')")
+    engine.dispose()
+
+    open_engine(CROWD, url).dispose()
+
+    assert _version(path) == [(head_revision(CROWD),)]
+    backup = backup_path(path, baseline_revision(CROWD))
+    assert _version(backup) == [(baseline_revision(CROWD),)]
+    copy = sqlite3.connect(backup)
+    assert copy.execute("SELECT project_name FROM projects").fetchall() == [("kept",)]
+    copy.close()
+
+
+def test_server_database_is_not_upgraded_on_open(server_target: Target) -> None:
+    url = server_target.fresh_url()
+    with pytest.raises(DatabaseBehind, match="alembic upgrade head") as refused:
+        open_engine(CROWD, url)
+    assert "TASKDB_CROWD_URL=" in str(refused.value)
+    assert "taskdb upgrade --store crowd" in str(refused.value)
+    engine = create_engine(url, CROWD)
+    assert read_status(engine, CROWD).state is State.FRESH
+    upgrade(engine, CROWD, baseline_revision(CROWD))
+    engine.dispose()
+    with pytest.raises(DatabaseBehind, match=f"revision {baseline_revision(CROWD)}"):
+        open_engine(CROWD, url)
+
+
+@pytest.mark.slow
+def test_four_processes_open_one_fresh_database_at_once(target: Target) -> None:
+    url = target.fresh_url()
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    workers = [context.Process(target=open_at_once, args=(url, barrier, results)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+
+    assert [state for _ran, state in outcomes] == ["current"] * 4
+    assert sum(ran for ran, _state in outcomes) == 1
+    engine = create_engine(url, CROWD)
+    assert read_status(engine, CROWD).revision == head_revision(CROWD)
+    engine.dispose()
+    if not target.is_server:
+        _head_shape_holds(Path(url.removeprefix("sqlite:///")))
+
+
+SLOW_REVISION = """
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "crowd_slow_test"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+    op.add_column("projects", sa.Column("half_done_flag", sa.Integer))
+    Path({marker!r}).write_text("started")
+    time.sleep(120)
+
+
+def downgrade():
+    pass
+"""
+
+CHILD = """
+import sys
+from alembic import command
+from taskdb.engine import create_engine
+from taskdb.locking import migration_lock
+from taskdb.migrate import alembic_config
+from taskdb.stores import CROWD
+
+url, versions = sys.argv[1], sys.argv[2]
+engine = create_engine(url, CROWD)
+with migration_lock(engine, CROWD), engine.connect() as connection:
+    config = alembic_config(CROWD, connection=connection)
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", versions)
+    command.upgrade(config, "head")
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_an_upgrade_leaves_the_old_revision(sqlite_target: Target) -> None:
+    url = sqlite_target.migrated_url(CROWD)
+    path = Path(url.removeprefix("sqlite:///"))
+    extra = sqlite_target.tmp_path / "extra_versions"
+    extra.mkdir()
+    marker = sqlite_target.tmp_path / "started"
+    (extra / "crowd_slow_test.py").write_text(
+        SLOW_REVISION.format(down=head_revision(CROWD), marker=str(marker))
+    )
+    packaged = Path(taskdb.__file__).parent / "migrations" / "crowd" / "versions"
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(CHILD), url, f"{packaged}{os.pathsep}{extra}"]
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None, "the upgrade ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+    engine = open_engine(CROWD, url)
+    status = read_status(engine, CROWD)
+    with engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+        project_columns = {c["name"] for c in sa.inspect(connection).get_columns("projects")}
+    engine.dispose()
+    assert (status.state, status.revision) == (State.CURRENT, head_revision(CROWD))
+    assert "half_done" not in tables
+    assert "half_done_flag" not in project_columns
+    _head_shape_holds(path)
