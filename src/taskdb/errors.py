@@ -64,6 +64,7 @@ class Violation(Enum):
     FOREIGN_KEY = "foreign_key"
     NOT_NULL = "not_null"
     CHECK = "check"
+    TOO_LONG = "too_long"
 
 
 # SQLite extended result codes (sqlite3.h: SQLITE_CONSTRAINT_*).
@@ -80,6 +81,7 @@ _SQLSTATES = {
     "23503": Violation.FOREIGN_KEY,
     "23502": Violation.NOT_NULL,
     "23514": Violation.CHECK,
+    "22001": Violation.TOO_LONG,  # string_data_right_truncation
 }
 # MySQL / MariaDB server error numbers.
 _MYSQL_ERRNOS = {
@@ -93,6 +95,7 @@ _MYSQL_ERRNOS = {
     1364: Violation.NOT_NULL,  # ER_NO_DEFAULT_FOR_FIELD
     3819: Violation.CHECK,  # ER_CHECK_CONSTRAINT_VIOLATED
     4025: Violation.CHECK,  # MariaDB ER_CONSTRAINT_FAILED
+    1406: Violation.TOO_LONG,  # ER_DATA_TOO_LONG: key text is VARCHAR(255) on MySQL
 }
 _MESSAGE_HINTS = (
     ("unique constraint", Violation.UNIQUE),
@@ -135,6 +138,8 @@ def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
         return EntryDoesNotExist(f"{prefix}a referenced entry does not exist ({detail})")
     if violation in (Violation.NOT_NULL, Violation.CHECK):
         return InvalidEntry(f"{prefix}a value was missing or not allowed ({detail})")
+    if violation is Violation.TOO_LONG:
+        return InvalidEntry(f"{prefix}a value is longer than this engine allows ({detail})")
     return DatabaseError(f"{prefix}{detail}")
 
 

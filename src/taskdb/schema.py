@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, MetaData, String, Text, event
+from sqlalchemy import Float, MetaData, String, Text, TypeDecorator, event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine.interfaces import ReflectedColumn
+from sqlalchemy.engine.interfaces import Dialect, ReflectedColumn
 from sqlalchemy.engine.reflection import Inspector
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, Table
 from sqlalchemy.sql.compiler import DDLCompiler
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -27,12 +28,29 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# TEXT everywhere, but MySQL cannot index TEXT without a prefix length.
-KeyText = Text().with_variant(String(255), *_MYSQL)
+class KeyText(TypeDecorator[str]):
+    """TEXT that takes part in a key or an index.
+
+    MySQL cannot index TEXT without a prefix length, and its default collation
+    would make "abc" equal "ABC " where SQLite keeps them apart: there it is a
+    VARCHAR(255) compared byte for byte, without trailing-space padding.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name not in _MYSQL:
+            return dialect.type_descriptor(Text())
+        mariadb = getattr(dialect, "is_mariadb", False)
+        collation = "utf8mb4_nopad_bin" if mariadb else "utf8mb4_0900_bin"
+        return dialect.type_descriptor(String(255, collation=collation))
+
+
 # TEXT that may hold large JSON documents (MySQL's TEXT stops at 64 KiB).
 LongText = Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 # MySQL's FLOAT is single precision; money needs the double the other engines give.
-Double = Float().with_variant(mysql.DOUBLE(), *_MYSQL)
+Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), *_MYSQL)
 
 
 @compiles(CreateColumn, "sqlite")

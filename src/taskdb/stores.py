@@ -32,10 +32,10 @@ class StoreSpec:
 
     def default_path(self) -> Path:
         """The embedded SQLite file used when no URL is given."""
-        home = os.environ.get(HOME_ENV)
-        if self.name == "quantum" and not home:
-            # The seed's TaskStore keeps its cache here; existing caches are found in place.
+        if self.name == "quantum":
+            # The seed's TaskStore cache, so TaskStore() and the shell find existing caches.
             return Path.home() / ".uniqc" / "cache" / "tasks.sqlite"
+        home = os.environ.get(HOME_ENV)
         base = Path(home) if home else Path(platformdirs.user_data_dir("taskdb"))
         return base / f"{self.name}.sqlite"
 

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Target
+from engines import Target
 
 from taskdb.errors import ForeignDatabase
 from taskdb.migrate import open_engine

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import Target
+from engines import Target
 
 from taskdb.engine import BUSY_TIMEOUT_MS, READ_ONLY, create_engine
 from taskdb.stores import CROWD

@@ -61,6 +61,18 @@ def test_not_null_violation_is_invalid_entry(engine: sa.Engine) -> None:
     assert isinstance(error.__cause__, sa.exc.IntegrityError)
 
 
+def test_text_too_long_for_the_engine_is_invalid_entry(engine: sa.Engine) -> None:
+    # Key text is VARCHAR(255) on MySQL; SQLite and PostgreSQL keep TEXT without a limit.
+    statement = sa.insert(Worker.__table__).values(worker_name="w" * 300, provider_type="mock")
+    if engine.dialect.name == "mysql":
+        assert type(_provoke(engine, statement)) is InvalidEntry
+        return
+    with engine.begin() as connection:
+        connection.execute(statement)
+        count = connection.execute(sa.select(sa.func.count()).select_from(Worker.__table__))
+        assert count.scalar_one() == 1
+
+
 def test_violations_leave_no_rows_behind(engine: sa.Engine) -> None:
     _provoke(engine, sa.insert(Task.__table__).values(task_name="t", task_type="m", project_id=5))
     with engine.connect() as connection:
@@ -104,4 +116,5 @@ def test_mysql_errno_classification() -> None:
     assert classify(pymysql.err.IntegrityError(1062, "dup")) is Violation.UNIQUE
     assert classify(pymysql.err.IntegrityError(1452, "fk")) is Violation.FOREIGN_KEY
     assert classify(pymysql.err.IntegrityError(1048, "null")) is Violation.NOT_NULL
+    assert classify(pymysql.err.DataError(1406, "too long")) is Violation.TOO_LONG
     assert classify(pymysql.err.OperationalError(1213, "deadlock")) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from conftest import Target
+from engines import Target
 
 from taskdb.engine import create_engine
 from taskdb.migrate import (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Target
+from engines import Target
 from process_workers import open_at_once
 from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from taskdb.schema import Double, KeyText, new_metadata
+from taskdb.schema import Double, KeyText, LongText, new_metadata
 
 NOW = text("CURRENT_TIMESTAMP")
 # Every crowd table keeps SQLite's AUTOINCREMENT: ids are never reused after a delete.
@@ -78,7 +78,7 @@ class TaskRun(CrowdBase):
     task_run_id: Mapped[int] = _pk()
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.task_id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.requester_id"))
-    init_params: Mapped[str]
+    init_params: Mapped[str] = mapped_column(LongText)
     is_completed: Mapped[bool]
     provider_type: Mapped[str]
     task_type: Mapped[str]

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+from taskdb.schema import KeyText
+
 revision = "crowd_0001"
 down_revision = None
 branch_labels = ("crowd",)
@@ -23,8 +25,10 @@ depends_on = None
 APPLICATION_ID = 0x54444243  # b"TDBC"
 
 _MYSQL = ("mysql", "mariadb")
-KEY_TEXT = sa.Text().with_variant(sa.String(255), *_MYSQL)
-DOUBLE = sa.Float().with_variant(mysql.DOUBLE(), *_MYSQL)
+# Text in keys and indexes: VARCHAR(255) with a binary collation on MySQL (see taskdb.schema).
+KEY_TEXT = KeyText()
+DOUBLE = sa.Float().with_variant(mysql.DOUBLE(asdecimal=False), *_MYSQL)
+LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 
 INDEXES = (
     ("requesters_by_provider_index", "requesters", ("provider_type",)),
@@ -107,7 +111,7 @@ def upgrade() -> None:
         _key("task_run_id"),
         _int("task_id"),
         _int("requester_id"),
-        _text("init_params"),
+        sa.Column("init_params", LONG_TEXT, nullable=False),
         _bool("is_completed"),
         _text("provider_type"),
         _text("task_type"),

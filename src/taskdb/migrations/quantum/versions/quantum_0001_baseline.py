@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+from taskdb.schema import KeyText
+
 revision = "quantum_0001"
 down_revision = None
 branch_labels = ("quantum",)
@@ -22,7 +24,8 @@ APPLICATION_ID = 0x554E4943  # b"UNIC"
 SEED_USER_VERSION = 1
 
 _MYSQL = ("mysql", "mariadb")
-KEY_TEXT = sa.Text().with_variant(sa.String(255), *_MYSQL)
+# Text in keys and indexes: VARCHAR(255) with a binary collation on MySQL (see taskdb.schema).
+KEY_TEXT = KeyText()
 LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 
 INDEXES = (

@@ -1,0 +1,149 @@
+"""Agents and onboarding agents: a worker's attempt at a unit, or at a task's onboarding."""
+
+from __future__ import annotations
+
+from taskdb.crowd.models import Agent, OnboardingAgent, Unit
+from taskdb.crowd.records import (
+    AgentRecord,
+    AgentStatusValue,
+    Input,
+    NewAgent,
+    NewOnboardingAgent,
+    OnboardingAgentRecord,
+)
+from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse_id, table_of
+from taskdb.crowd.vocab import AgentStatus, UnitStatus
+
+
+class AgentStatusChange(Input):
+    status: AgentStatusValue
+
+
+class AgentRepository(Repository[AgentRecord]):
+    table = table_of(Agent)
+    record = AgentRecord
+    entity = "agent"
+
+    @operation("creating {entity}")
+    def new(
+        self,
+        worker_id: IdLike,
+        unit_id: IdLike,
+        task_id: IdLike,
+        task_run_id: IdLike,
+        assignment_id: IdLike,
+        task_type: str | int,
+        provider_type: str,
+    ) -> int:
+        """Create an agent in status ``none`` and assign its unit to it, in one transaction."""
+        values = self._validated(
+            NewAgent,
+            {
+                "worker_id": worker_id,
+                "unit_id": unit_id,
+                "task_id": task_id,
+                "task_run_id": task_run_id,
+                "assignment_id": assignment_id,
+                "task_type": task_type,
+                "provider_type": provider_type,
+            },
+        )
+        units = table_of(Unit)
+        with self._runner.writing() as connection:
+            agent_id = self._insert(
+                connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
+            )
+            # The agent's foreign key already refused a missing unit, so this updates one row.
+            connection.execute(
+                units.update()
+                .where(units.c.unit_id == values.unit_id)
+                .values(
+                    status=UnitStatus.ASSIGNED.value,
+                    agent_id=agent_id,
+                    worker_id=values.worker_id,
+                )
+            )
+            return agent_id
+
+    @operation("updating {entity}")
+    def update_status(self, agent_id: IdLike, status: str) -> None:
+        """Set an agent's status: one of the agent statuses; None is refused."""
+        wanted = parse_id(agent_id, "agent_id")
+        change = self._validated(AgentStatusChange, {"status": status})
+        with self._runner.writing() as connection:
+            self._update(connection, wanted, change.model_dump())
+
+    @operation("finding {entity}s")
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        unit_id: IdLike | None = None,
+        worker_id: IdLike | None = None,
+        task_id: IdLike | None = None,
+        task_run_id: IdLike | None = None,
+        assignment_id: IdLike | None = None,
+        task_type: str | int | None = None,
+        provider_type: str | None = None,
+    ) -> list[AgentRecord]:
+        return self._find(
+            status=status,
+            unit_id=unit_id,
+            worker_id=worker_id,
+            task_id=task_id,
+            task_run_id=task_run_id,
+            assignment_id=assignment_id,
+            task_type=task_type,
+            provider_type=provider_type,
+        )
+
+
+class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
+    table = table_of(OnboardingAgent)
+    record = OnboardingAgentRecord
+    entity = "onboarding agent"
+
+    @operation("creating {entity}")
+    def new(
+        self, worker_id: IdLike, task_id: IdLike, task_run_id: IdLike, task_type: str | int
+    ) -> int:
+        """Create an onboarding agent in status ``none``."""
+        values = self._validated(
+            NewOnboardingAgent,
+            {
+                "worker_id": worker_id,
+                "task_id": task_id,
+                "task_run_id": task_run_id,
+                "task_type": task_type,
+            },
+        )
+        with self._runner.writing() as connection:
+            return self._insert(
+                connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
+            )
+
+    @operation("updating {entity}")
+    def update_status(self, onboarding_agent_id: IdLike, status: str) -> None:
+        """Set an onboarding agent's status: one of the agent statuses; None is refused."""
+        wanted = parse_id(onboarding_agent_id, "onboarding_agent_id")
+        change = self._validated(AgentStatusChange, {"status": status})
+        with self._runner.writing() as connection:
+            self._update(connection, wanted, change.model_dump())
+
+    @operation("finding {entity}s")
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        worker_id: IdLike | None = None,
+        task_id: IdLike | None = None,
+        task_run_id: IdLike | None = None,
+        task_type: str | int | None = None,
+    ) -> list[OnboardingAgentRecord]:
+        return self._find(
+            status=status,
+            worker_id=worker_id,
+            task_id=task_id,
+            task_run_id=task_run_id,
+            task_type=task_type,
+        )

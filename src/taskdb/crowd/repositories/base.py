@@ -1,0 +1,259 @@
+"""What every crowd repository shares: runners, error translation, validation, reads, writes.
+
+A repository never opens transactions itself: it asks its runner for a
+connection. The store's runner commits each call on its own; a unit of work's
+runner hands out its one transaction (a savepoint per write, so a failed call
+leaves the transaction as it was).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    insert,
+    select,
+    type_coerce,
+)
+from sqlalchemy import Text as SaText
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.orm import DeclarativeBase
+
+from taskdb.crowd.records import (
+    PROVIDERS_CONTEXT,
+    Flag,
+    Id,
+    Input,
+    Int,
+    Record,
+    TaskType,
+    Text,
+)
+from taskdb.crowd.vocab import ProviderRegistry
+from taskdb.engine import READ_ONLY
+from taskdb.errors import EntryDoesNotExist, InvalidEntry, translated
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+I = TypeVar("I", bound=Input)  # noqa: E741
+
+# Rows per INSERT statement in bulk creates; SQLAlchemy pages further under each driver's limit.
+BULK_CHUNK = 500
+IdLike = int | str
+
+
+class Runner(Protocol):
+    """Hands out the connection a repository call runs on."""
+
+    def writing(self) -> AbstractContextManager[Connection]: ...
+
+    def reading(self) -> AbstractContextManager[Connection]: ...
+
+
+class AutocommitRunner:
+    """Each call in its own transaction, committed when the call returns."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # Readers begin DEFERRED on SQLite, so they never wait for the write lock.
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+
+    def writing(self) -> AbstractContextManager[Connection]:
+        return self._engine.begin()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self._reader.connect() as connection:
+            yield connection
+
+
+class TransactionRunner:
+    """Every call on one connection and transaction, owned by a unit of work."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
+        with self._connection.begin_nested():
+            yield self._connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        yield self._connection
+
+
+def explain(error: ValidationError) -> str:
+    """One line per problem: where it is, then what is allowed."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(step) for step in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Make a public call raise only taskdb errors; ``{entity}`` names the repository's rows."""
+
+    def decorate(method: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(method)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            context = doing.format(entity=getattr(args[0], "entity", "entry"))
+            try:
+                with translated(context):
+                    return method(*args, **kwargs)
+            except ValidationError as error:
+                raise InvalidEntry(f"{context}: {explain(error)}") from error
+
+        return run
+
+    return decorate
+
+
+# Filter value types, chosen from the column: ids and flags accept what callers pass.
+_ID = TypeAdapter(Id)
+_FILTER_TYPES: dict[str, TypeAdapter[Any]] = {
+    "id": _ID,
+    "task_type": TypeAdapter(TaskType),
+    "flag": TypeAdapter(Flag),
+    "int": TypeAdapter(Int),
+    "text": TypeAdapter(Text),
+}
+
+
+def _filter_kind(column: Column[Any]) -> str:
+    if column.name.endswith("_id"):
+        return "id"
+    if column.name == "task_type":
+        return "task_type"
+    if isinstance(column.type, Boolean):
+        return "flag"
+    if isinstance(column.type, Integer):
+        return "int"
+    return "text"
+
+
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """The Core table behind a mapped class, typed as one."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def parse_id(value: object, name: str) -> int:
+    """An id from an int or a string of digits, or InvalidEntry naming the argument."""
+    try:
+        return _ID.validate_python(value)
+    except ValidationError as error:
+        raise InvalidEntry(f"{name}: {explain(error)}") from error
+
+
+class Repository(Generic[R]):
+    """Reads and writes one table with Core statements; subclasses add the seed's operations."""
+
+    table: ClassVar[Table]
+    record: ClassVar[type[Record]]
+    entity: ClassVar[str]
+
+    def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
+        self._runner = runner
+        self._providers = providers
+
+    @classmethod
+    def key(cls) -> Column[Any]:
+        (primary,) = cls.table.primary_key.columns
+        return primary
+
+    @classmethod
+    def _selection(cls) -> Select[Any]:
+        # creation_date is read as stored: SQLite text stays text, servers give a datetime.
+        columns = [
+            type_coerce(column, SaText).label(column.name)
+            if column.name == "creation_date"
+            else column
+            for column in cls.table.columns
+        ]
+        return select(*columns).order_by(cls.key())
+
+    def _records(self, result: Iterable[Any]) -> list[R]:
+        record: Any = self.record
+        return [record.model_validate(dict(row._mapping)) for row in result]
+
+    def _validated(self, model: type[I], data: Mapping[str, Any] | Input) -> I:
+        raw = data.model_dump() if isinstance(data, Input) else data
+        return model.model_validate(raw, context={PROVIDERS_CONTEXT: self._providers})
+
+    def _validated_many(
+        self, model: type[I], items: Iterable[Mapping[str, Any] | Input]
+    ) -> list[I]:
+        if isinstance(items, str | bytes | Mapping | Input) or not isinstance(items, Iterable):
+            raise InvalidEntry(f"expected a list of {model.__name__} or mappings, got {items!r}")
+        raw = [item.model_dump() if isinstance(item, Input) else item for item in items]
+        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+        validated: list[I] = adapter.validate_python(
+            raw, context={PROVIDERS_CONTEXT: self._providers}
+        )
+        return validated
+
+    def _fetch(self, connection: Connection, entry_id: int) -> R:
+        rows = self._records(connection.execute(self._selection().where(self.key() == entry_id)))
+        if not rows:
+            raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")
+        return rows[0]
+
+    @operation("getting {entity}")
+    def get(self, entry_id: IdLike) -> R:
+        """The row with this id, or EntryDoesNotExist."""
+        wanted = parse_id(entry_id, self.key().name)
+        with self._runner.reading() as connection:
+            return self._fetch(connection, wanted)
+
+    def _find(self, **filters: object) -> list[R]:
+        """Rows matching every filter that is not None, in id order."""
+        statement = self._selection()
+        for name, value in filters.items():
+            if value is None:
+                continue
+            column = self.table.columns[name]
+            try:
+                wanted = _FILTER_TYPES[_filter_kind(column)].validate_python(value)
+            except ValidationError as error:
+                raise InvalidEntry(f"filter {name}: {explain(error)}") from error
+            statement = statement.where(column == wanted)
+        with self._runner.reading() as connection:
+            return self._records(connection.execute(statement))
+
+    def _insert(self, connection: Connection, values: Mapping[str, Any]) -> int:
+        key = connection.execute(insert(self.table).values(**values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def _insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows in one transaction; ids come back in the order the rows were given."""
+        statement = insert(self.table).returning(self.key(), sort_by_parameter_order=True)
+        ids: list[int] = []
+        with self._runner.writing() as connection:
+            for start in range(0, len(rows), BULK_CHUNK):
+                result = connection.execute(statement, rows[start : start + BULK_CHUNK])
+                ids.extend(int(value) for value in result.scalars())
+        return ids
+
+    def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:
+        """Update one row; a missing id is EntryDoesNotExist."""
+        statement = self.table.update().where(self.key() == entry_id).values(**values)
+        result: CursorResult[Any] = connection.execute(statement)
+        if result.rowcount != 1:
+            raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")

@@ -1,0 +1,90 @@
+"""The crowd store: one engine, the eleven repositories, and units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy import Engine
+
+from taskdb.crowd.repositories import (
+    AgentRepository,
+    AssignmentRepository,
+    AutocommitRunner,
+    GrantedQualificationRepository,
+    OnboardingAgentRepository,
+    ProjectRepository,
+    QualificationRepository,
+    RequesterRepository,
+    Runner,
+    TaskRepository,
+    TaskRunRepository,
+    TransactionRunner,
+    UnitRepository,
+    WorkerRepository,
+)
+from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
+from taskdb.errors import translated
+from taskdb.migrate import open_engine, public_url
+from taskdb.stores import CROWD
+
+
+class CrowdRepositories:
+    """The eleven repositories, all running on one runner."""
+
+    def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
+        self.providers = providers
+        self.projects = ProjectRepository(runner, providers)
+        self.tasks = TaskRepository(runner, providers)
+        self.requesters = RequesterRepository(runner, providers)
+        self.task_runs = TaskRunRepository(runner, providers)
+        self.assignments = AssignmentRepository(runner, providers)
+        self.units = UnitRepository(runner, providers)
+        self.workers = WorkerRepository(runner, providers)
+        self.agents = AgentRepository(runner, providers)
+        self.onboarding_agents = OnboardingAgentRepository(runner, providers)
+        self.qualifications = QualificationRepository(runner, providers)
+        self.granted_qualifications = GrantedQualificationRepository(runner, providers)
+
+
+class CrowdStore(CrowdRepositories):
+    """Mephisto-style crowd data on SQLite, PostgreSQL or MariaDB, chosen by URL.
+
+    Each repository call commits on its own. ``unit_of_work()`` groups calls in
+    one transaction. An embedded SQLite database upgrades itself on open; a
+    server database must already be at head (DatabaseBehind names the command).
+    """
+
+    def __init__(self, url: str | None = None, *, providers: ProviderRegistry | None = None):
+        with translated("opening the crowd store"):
+            self.engine: Engine = open_engine(CROWD, url)
+        super().__init__(AutocommitRunner(self.engine), providers or PROVIDERS)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return public_url(self.engine)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[CrowdRepositories]:
+        """Repositories on one transaction: committed at the end, rolled back on an error."""
+        with translated("running a crowd unit of work"), self.engine.begin() as connection:
+            yield CrowdRepositories(TransactionRunner(connection), self.providers)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> CrowdStore:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CrowdStore({self.url!r})"

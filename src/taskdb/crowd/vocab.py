@@ -1,0 +1,83 @@
+"""Vocabularies of the crowd store: statuses, the reserved project name, provider types."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from enum import StrEnum
+
+# Mephisto reserves this name for "no project"; a project may not be called that.
+NO_PROJECT = "NO_PROJECT"
+
+
+class UnitStatus(StrEnum):
+    """Mephisto's ``AssignmentState``: the statuses a unit (and an assignment) goes through."""
+
+    CREATED = "created"
+    LAUNCHED = "launched"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+    ACCEPTED = "accepted"
+    MIXED = "mixed"
+    REJECTED = "rejected"
+    SOFT_REJECTED = "soft_rejected"
+    EXPIRED = "expired"
+
+
+class AgentStatus(StrEnum):
+    """Mephisto's ``AgentState``: the statuses of an agent and of an onboarding agent."""
+
+    NONE = "none"
+    ACCEPTED = "accepted"
+    ONBOARDING = "onboarding"
+    WAITING = "waiting"
+    IN_TASK = "in task"
+    COMPLETED = "completed"
+    DISCONNECT = "disconnect"
+    TIMEOUT = "timeout"
+    PARTNER_DISCONNECT = "partner disconnect"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    SOFT_REJECTED = "soft_rejected"
+    REJECTED = "rejected"
+
+
+# "mixed" describes an assignment whose units disagree; no single unit can be mixed.
+UNIT_STATUSES: tuple[str, ...] = tuple(s.value for s in UnitStatus if s is not UnitStatus.MIXED)
+AGENT_STATUSES: tuple[str, ...] = tuple(s.value for s in AgentStatus)
+INCOMPLETE_UNIT_STATUSES = (UnitStatus.CREATED, UnitStatus.LAUNCHED, UnitStatus.ASSIGNED)
+FINAL_UNIT_STATUSES = (UnitStatus.ACCEPTED, UnitStatus.EXPIRED, UnitStatus.SOFT_REJECTED)
+
+DEFAULT_PROVIDER_TYPES = ("mock", "mturk", "mturk_sandbox")
+
+
+class ProviderRegistry:
+    """The provider types a store accepts; callers register their own crowd providers."""
+
+    def __init__(self, names: Iterable[str] = DEFAULT_PROVIDER_TYPES) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[str, None] = {}
+        for name in names:
+            self.register(name)
+
+    def register(self, name: str) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"a provider type is a non-empty string, got {name!r}")
+        with self._lock:
+            self._names[name] = None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._names
+
+    def names(self) -> tuple[str, ...]:
+        """Registered names, in registration order."""
+        with self._lock:
+            return tuple(self._names)
+
+    def __repr__(self) -> str:
+        return f"ProviderRegistry({list(self.names())!r})"
+
+
+# Shared by every store built without its own registry, like Mephisto's provider registry.
+PROVIDERS = ProviderRegistry()

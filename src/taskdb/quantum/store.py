@@ -1,0 +1,284 @@
+"""``TaskStore``: the seed's task cache on the quantum model, on SQLite, PostgreSQL or MariaDB.
+
+The store keeps one pooled engine for its life (no connect per call). A SQLite file
+is created, upgraded or adopted through the quantum Alembic history on open; a server
+database must already be at head (``taskdb upgrade --store quantum``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from taskdb.engine import READ_ONLY, sqlite_path
+from taskdb.errors import InvalidEntry, translated
+from taskdb.locking import lock_file_for
+from taskdb.migrate import open_engine
+from taskdb.quantum.models import QuantumBase
+from taskdb.quantum.records import (
+    TERMINAL_STATUSES,
+    TaskInfo,
+    check_key,
+    check_limit,
+    from_row,
+    normalize_status,
+    normalize_statuses,
+    to_row,
+)
+from taskdb.stores import QUANTUM
+
+DEFAULT_CACHE_DIR: Path = Path.home() / ".uniqc" / "cache"
+DB_FILENAME: str = "tasks.sqlite"
+# The seed's "UNIC" header tag, stamped on every SQLite file and checked on every open.
+APPLICATION_ID: int = QUANTUM.application_id
+# The seed's schema version in the SQLite header; taskdb's own revision is in its version table.
+CURRENT_SCHEMA_VERSION: int = 1
+
+_IMPORTED_DEFAULT_CACHE_DIR = DEFAULT_CACHE_DIR
+
+TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
+_COLUMNS = tuple(TASKS.c)
+# Kept as the first save set it, as the seed's ON CONFLICT clause does.
+_KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
+# Servers have no rowid: revision quantum_0002 gives them this insertion counter instead.
+_SERVER_INSERT_ORDER = "insert_seq"
+
+
+def default_cache_dir() -> Path:
+    """``~/.uniqc/cache``, read when a store opens so a changed HOME is honoured."""
+    # A caller who reassigned DEFAULT_CACHE_DIR (as the seed's tests do) wins.
+    if DEFAULT_CACHE_DIR is not _IMPORTED_DEFAULT_CACHE_DIR:
+        return DEFAULT_CACHE_DIR
+    return Path.home() / ".uniqc" / "cache"
+
+
+def _upsert(dialect: str) -> sa.Executable:
+    """One INSERT ... ON CONFLICT / ON DUPLICATE KEY statement for this dialect."""
+    changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
+    if dialect in ("mysql", "mariadb"):
+        my_insert = mysql.insert(TASKS)
+        return my_insert.on_duplicate_key_update(
+            {name: my_insert.inserted[name] for name in changed}
+        )
+    conflict_insert = postgresql.insert(TASKS) if dialect == "postgresql" else sqlite.insert(TASKS)
+    return conflict_insert.on_conflict_do_update(
+        index_elements=[TASKS.c.task_id],
+        set_={name: conflict_insert.excluded[name] for name in changed},
+    )
+
+
+class TaskStore:
+    """Storage for task records, a drop-in for the seed's ``TaskStore``.
+
+    Args:
+        cache_dir: Directory that holds ``tasks.sqlite`` (created if missing).
+            Defaults to ``~/.uniqc/cache``.
+        url: A database URL instead (``postgresql+psycopg://...``,
+            ``mysql+pymysql://...``, or ``sqlite:///...``). Without ``cache_dir`` and
+            ``url``, ``TASKDB_QUANTUM_URL`` is used when set.
+
+    Raises:
+        ForeignDatabase: (a ``RuntimeError``) the file belongs to another application.
+        DatabaseBehind: a server database is not at the current revision.
+    """
+
+    def __init__(self, cache_dir: Path | str | None = None, *, url: str | None = None) -> None:
+        with translated("opening the quantum task store"):
+            if url and cache_dir:
+                raise InvalidEntry("give TaskStore either cache_dir or url, not both")
+            if not url and not cache_dir:
+                url = os.environ.get(QUANTUM.url_env) or None
+            self.cache_dir: Path | None
+            self.db_path: Path | None
+            if url:
+                self.db_path = sqlite_path(url)
+                self.cache_dir = self.db_path.parent if self.db_path is not None else None
+                self._url = url
+            else:
+                self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                self.db_path = self.cache_dir / DB_FILENAME
+                self._url = f"sqlite:///{self.db_path.absolute()}"
+            self._lock = threading.RLock()
+            self._engine: Engine | None = None
+            self._reader: Engine | None = None
+            self._upsert: sa.Executable | None = None
+            # Open now, as the seed does, so a foreign file is refused at construction.
+            self._writer()
+
+    # -- engine -------------------------------------------------------------
+
+    def _writer(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                engine = open_engine(QUANTUM, self._url)
+                self._upsert = _upsert(engine.dialect.name)
+                self._reader = engine.execution_options(**{READ_ONLY: True})
+                self._engine = engine
+            return self._engine
+
+    def _read_engine(self) -> Engine:
+        with self._lock:
+            self._writer()
+            assert self._reader is not None
+            return self._reader
+
+    @property
+    def engine(self) -> Engine:
+        """The store's pooled engine, opening the database if a clear_all closed it."""
+        with translated("opening the quantum task store"):
+            return self._writer()
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return sa.make_url(self._url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release the pooled connections; a later call opens them again."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = self._reader = self._upsert = None
+
+    def __enter__(self) -> TaskStore:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TaskStore(url={self.url!r})"
+
+    # -- CRUD ---------------------------------------------------------------
+
+    def save(self, task_info: TaskInfo) -> None:
+        """Insert or update a task by ``task_id``; stamps ``update_time`` on ``task_info`` too.
+
+        ``submit_time`` keeps the value of the first save. Nothing is written, and the
+        object is left alone, when a field cannot be stored (``InvalidEntry``).
+        """
+        with translated("saving a task"):
+            now = datetime.now().isoformat()
+            row = to_row(task_info, now)
+            engine = self._writer()
+            with engine.begin() as connection:
+                connection.execute(self._statement(), row)
+            task_info.update_time = now
+
+    def _statement(self) -> sa.Executable:
+        assert self._upsert is not None
+        return self._upsert
+
+    def get(self, task_id: str) -> TaskInfo | None:
+        """The task with this id, or None."""
+        with translated("reading a task"):
+            if not isinstance(task_id, str):
+                raise InvalidEntry(f"task_id must be a string, got {task_id!r}")
+            query = sa.select(*_COLUMNS).where(TASKS.c.task_id == task_id)
+            with self._read_engine().connect() as connection:
+                row = connection.execute(query).mappings().first()
+            return from_row(row) if row is not None else None
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        backend: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[TaskInfo]:
+        """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
+        with translated("listing tasks"):
+            reader = self._read_engine()
+            tiebreak = "rowid" if reader.dialect.name == "sqlite" else _SERVER_INSERT_ORDER
+            query = (
+                sa.select(*_COLUMNS)
+                .where(*self._filters(status, backend))
+                .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
+            )
+            checked_limit = check_limit(limit)
+            if checked_limit is not None:
+                query = query.limit(checked_limit)
+            with reader.connect() as connection:
+                return [from_row(row) for row in connection.execute(query).mappings()]
+
+    def count(self, *, status: str | None = None, backend: str | None = None) -> int:
+        """How many tasks match the filters."""
+        with translated("counting tasks"):
+            query = (
+                sa.select(sa.func.count()).select_from(TASKS).where(*self._filters(status, backend))
+            )
+            with self._read_engine().connect() as connection:
+                return int(connection.execute(query).scalar_one())
+
+    @staticmethod
+    def _filters(status: object, backend: object) -> builtins.list[sa.ColumnElement[bool]]:
+        filters: builtins.list[sa.ColumnElement[bool]] = []
+        if status is not None:
+            filters.append(TASKS.c.status == normalize_status(status))
+        if backend is not None:
+            filters.append(TASKS.c.backend == check_key(backend, "backend"))
+        return filters
+
+    def delete(self, task_id: str) -> bool:
+        """Remove one task; True if it existed."""
+        with translated("deleting a task"):
+            if not isinstance(task_id, str):
+                raise InvalidEntry(f"task_id must be a string, got {task_id!r}")
+            with self._writer().begin() as connection:
+                result = connection.execute(TASKS.delete().where(TASKS.c.task_id == task_id))
+            return result.rowcount > 0
+
+    def clear_completed(self, terminal_statuses: tuple[str, ...] = TERMINAL_STATUSES) -> int:
+        """Delete tasks whose status is one of ``terminal_statuses``; how many went."""
+        with translated("clearing completed tasks"):
+            statuses = normalize_statuses(terminal_statuses, "terminal_statuses")
+            with self._writer().begin() as connection:
+                result = connection.execute(TASKS.delete().where(TASKS.c.status.in_(statuses)))
+            return int(result.rowcount)
+
+    def clear_all(self) -> None:
+        """Remove every task: a SQLite file goes with its -wal / -shm siblings.
+
+        The next call creates a fresh database through the migrations. A server
+        database (or an in-memory one) keeps its schema and loses its rows.
+        """
+        with self._lock, translated("clearing all tasks"):
+            if self.db_path is None:
+                with self._writer().begin() as connection:
+                    connection.execute(TASKS.delete())
+                return
+            self.close()
+            database = self.db_path
+            for path in (
+                database,
+                database.with_name(database.name + "-wal"),
+                database.with_name(database.name + "-shm"),
+                lock_file_for(database),
+            ):
+                # As the seed: a file that cannot be removed is left, not an error.
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+
+
+__all__ = [
+    "APPLICATION_ID",
+    "CURRENT_SCHEMA_VERSION",
+    "DB_FILENAME",
+    "DEFAULT_CACHE_DIR",
+    "TaskStore",
+]

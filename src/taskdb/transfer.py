@@ -1,0 +1,136 @@
+"""Copy a store's data from one database to another: the move from SQLite to a server.
+
+The target must be at head and empty; the copy runs in one target transaction,
+so a failure leaves it empty. Ids are kept, rows go in their insertion order,
+and server sequences continue after the copied ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from taskdb.crowd.models import CrowdBase
+from taskdb.engine import READ_ONLY, create_engine
+from taskdb.errors import DatabaseMismatch, translated
+from taskdb.migrate import Progress, prepare
+from taskdb.quantum.models import QuantumBase
+from taskdb.stores import CROWD, StoreSpec
+
+BATCH_ROWS = 1_000
+
+
+def _metadata(spec: StoreSpec) -> sa.MetaData:
+    return CrowdBase.metadata if spec is CROWD else QuantumBase.metadata
+
+
+def copy_database(
+    spec: StoreSpec, source_url: str, target_url: str, progress: Progress | None = None
+) -> dict[str, int]:
+    """Copy every row of ``spec``'s tables; return the number of rows copied per table."""
+    source = create_engine(source_url, spec)
+    target = create_engine(target_url, spec)
+    try:
+        prepare(source, spec)
+        prepare(target, spec)
+        with translated(f"copying the {spec.name} store"):
+            return _copy(spec, source, target, progress)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def _copy(
+    spec: StoreSpec, source: Engine, target: Engine, progress: Progress | None
+) -> dict[str, int]:
+    tables = _metadata(spec).sorted_tables
+    copied: dict[str, int] = {}
+    reader = source.execution_options(**{READ_ONLY: True})
+    with reader.connect() as read, target.begin() as write:
+        _refuse_non_empty(write, tables, target)
+        # Keys declared use_alter close a cycle (units <-> agents): fill them in afterwards.
+        deferred = {
+            table.name: [fk.parent.name for fk in table.foreign_keys if fk.use_alter]
+            for table in tables
+        }
+        for table in tables:
+            copied[table.name] = 0
+            for batch in _batches(read, table):
+                rows = [{**row, **dict.fromkeys(deferred[table.name])} for row in batch]
+                write.execute(sa.insert(table), rows)
+                copied[table.name] += len(rows)
+                if progress is not None:
+                    progress(f"{table.name}: {copied[table.name]} rows")
+        for table in tables:
+            if deferred[table.name]:
+                _patch_deferred(read, write, table, deferred[table.name])
+        _continue_sequences(write, tables)
+    return copied
+
+
+def _refuse_non_empty(write: Connection, tables: list[sa.Table], target: Engine) -> None:
+    for table in tables:
+        if write.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
+            raise DatabaseMismatch(
+                f"{target.url.render_as_string(hide_password=True)} already holds rows in "
+                f"{table.name}; copy into an empty database"
+            )
+
+
+def _insertion_order(read: Connection, table: sa.Table) -> sa.ColumnElement[object]:
+    (key,) = table.primary_key.columns
+    if isinstance(key.type, sa.Integer):
+        return key
+    # Text keys (quantum tasks): SQLite's rowid, or the servers' insert_seq counter.
+    name = "rowid" if read.dialect.name == "sqlite" else "insert_seq"
+    return sa.literal_column(name)
+
+
+def _batches(read: Connection, table: sa.Table) -> Iterator[list[dict[str, object]]]:
+    query = sa.select(*table.columns).order_by(_insertion_order(read, table))
+    result = read.execution_options(yield_per=BATCH_ROWS).execute(query)
+    for partition in result.mappings().partitions():
+        yield [dict(row) for row in partition]
+
+
+def _patch_deferred(
+    read: Connection, write: Connection, table: sa.Table, columns: list[str]
+) -> None:
+    (key,) = table.primary_key.columns
+    query = sa.select(key, *(table.c[name] for name in columns)).where(
+        sa.or_(*(table.c[name].is_not(None) for name in columns))
+    )
+    update = (
+        sa.update(table)
+        .where(key == sa.bindparam("_key"))
+        .values({name: sa.bindparam(f"_{name}") for name in columns})
+    )
+    result = read.execution_options(yield_per=BATCH_ROWS).execute(query)
+    for partition in result.mappings().partitions():
+        write.execute(
+            update,
+            [
+                {"_key": row[key.name], **{f"_{name}": row[name] for name in columns}}
+                for row in partition
+            ],
+        )
+
+
+def _continue_sequences(write: Connection, tables: list[sa.Table]) -> None:
+    """PostgreSQL sequences do not see explicit ids; move them past the copied ones."""
+    if write.dialect.name != "postgresql":
+        return  # SQLite's AUTOINCREMENT and MySQL's AUTO_INCREMENT follow explicit ids
+    for table in tables:
+        (key,) = table.primary_key.columns
+        if not isinstance(key.type, sa.Integer):
+            continue
+        write.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence(:table, :column), "
+                f"COALESCE(MAX({key.name}), 1), MAX({key.name}) IS NOT NULL) FROM {table.name}"
+            ),
+            {"table": table.name, "column": key.name},
+        )

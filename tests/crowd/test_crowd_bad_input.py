@@ -1,0 +1,192 @@
+"""Every public repository method, driven with bad input: InvalidEntry, and nothing written."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from crowd_support import World, snapshot
+
+from taskdb.crowd import CrowdStore
+from taskdb.crowd.models import CrowdBase
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseError, InvalidEntry, TaskdbError
+from taskdb.stores import CROWD
+
+REPOSITORIES = (
+    "projects",
+    "tasks",
+    "requesters",
+    "task_runs",
+    "assignments",
+    "units",
+    "workers",
+    "agents",
+    "onboarding_agents",
+    "qualifications",
+    "granted_qualifications",
+)
+NAMES = ("project_name", "task_name", "requester_name", "worker_name", "qualification_name")
+BAD_IDS = ("abc", "", "1.5", " 1", "-1", 1.5, True, -1, 2**40, b"1", object())
+BAD_TEXT = (5, 1.5, b"text", "nul\x00", "\ud800", object())
+BAD_FLAGS = (2, -1, "yes", "1", 1.5)
+BAD_COUNTS = ("x", 1.5, True, 2**40)
+
+
+def good_values(world: World, repository: str) -> dict[str, Any]:
+    unit = {
+        "task_id": world.task,
+        "task_run_id": world.task_run,
+        "requester_id": world.requester,
+        "assignment_id": world.assignment,
+        "unit_index": 9,
+        "pay_amount": 1.0,
+        "provider_type": "mock",
+        "task_type": "x",
+    }
+    own_ids = {
+        "projects": world.project,
+        "tasks": world.task,
+        "requesters": world.requester,
+        "task_runs": world.task_run,
+        "assignments": world.assignment,
+        "units": world.unit,
+        "workers": world.worker,
+        "agents": world.agent,
+        "onboarding_agents": world.onboarding_agent,
+        "qualifications": world.qualification,
+    }
+    return {
+        **{name: f"fresh {name}" for name in NAMES},
+        "entry_id": own_ids.get(repository),
+        "task_id": world.task,
+        "task_run_id": world.task_run,
+        "requester_id": world.requester,
+        "assignment_id": world.assignment,
+        "unit_id": world.unit,
+        "worker_id": world.worker,
+        "agent_id": world.agent,
+        "onboarding_agent_id": world.onboarding_agent,
+        "qualification_id": world.qualification,
+        "project_id": world.project,
+        "init_params": "{}",
+        "provider_type": "mock",
+        "task_type": "x",
+        "sandbox": True,
+        "is_completed": True,
+        "unit_index": 9,
+        "pay_amount": 1.0,
+        "value": 2,
+        "status": "accepted",  # valid for units and agents alike
+        "assignments": [{key: unit[key] for key in list(unit)[:3]} | {"task_type": "x"}],
+        "units": [unit],
+    }
+
+
+def bad_values(parameter: inspect.Parameter, method: str) -> list[Any]:
+    """Values this parameter must refuse; finders treat None and empty names as filters."""
+    name = parameter.name
+    finder = method in ("find", "check")
+    required = parameter.default is inspect.Parameter.empty
+    missing = [None] if required else []
+    if name.endswith("_id"):
+        return [*BAD_IDS, *missing]
+    if name in NAMES:
+        empty = [] if finder or method == "delete" else [""]
+        reserved = ["NO_PROJECT"] if name == "project_name" and not finder else []
+        return [*BAD_TEXT, *empty, *reserved, *missing]
+    if name == "provider_type":
+        return [*BAD_TEXT, *([] if finder else ["nope", ""]), *missing]
+    if name == "status":
+        return [*BAD_TEXT, *([] if finder else ["bogus", "mixed"]), *missing]
+    if name == "task_type":
+        return [1.5, True, b"x", "nul\x00", *missing]
+    if name in ("sandbox", "is_completed"):
+        return [*BAD_FLAGS, *missing]
+    if name in ("unit_index", "value"):
+        return [*BAD_COUNTS, *missing]
+    if name == "pay_amount":
+        return ["1.0", True, float("nan"), float("inf"), None]
+    if name == "init_params":
+        return [*BAD_TEXT, None]
+    if name in ("assignments", "units"):
+        return [[{"bogus": 1}], [object()], [{"task_id": "abc"}], 5]
+    raise AssertionError(f"no bad values known for {method}({name})")
+
+
+def public_methods(store: CrowdStore) -> list[tuple[str, str, Callable[..., Any]]]:
+    found = []
+    for repository in REPOSITORIES:
+        target = getattr(store, repository)
+        for name, _ in inspect.getmembers(type(target), inspect.isfunction):
+            if not name.startswith("_") and name != "key":
+                found.append((repository, name, getattr(target, name)))
+    return found
+
+
+def test_every_public_method_refuses_bad_input(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    before = snapshot(crowd_url)
+    methods = public_methods(store)
+    assert len(methods) == 44
+    calls = 0
+    for repository, method_name, method in methods:
+        good = good_values(world, repository)
+        parameters = list(inspect.signature(method).parameters.values())
+        assert parameters, f"{repository}.{method_name} takes no input"
+        for parameter in parameters:
+            for bad in bad_values(parameter, method_name):
+                arguments = {p.name: good[p.name] for p in parameters}
+                arguments[parameter.name] = bad
+                positional = [
+                    arguments.pop(p.name)
+                    for p in parameters
+                    if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+                ]
+                where = f"{repository}.{method_name}({parameter.name}={bad!r})"
+                with pytest.raises(InvalidEntry) as raised:
+                    method(*positional, **arguments)
+                assert str(raised.value), where
+                calls += 1
+    assert calls > 400
+    assert snapshot(crowd_url) == before
+
+
+def test_invalid_entry_names_what_is_allowed(store: CrowdStore) -> None:
+    with pytest.raises(InvalidEntry, match="string of digits such as '42', got 'abc'"):
+        store.units.get("abc")
+    with pytest.raises(InvalidEntry, match="registered: mock, mturk, mturk_sandbox"):
+        store.workers.new("w", "prolific")
+    with pytest.raises(InvalidEntry, match=r"filter sandbox: expected True, False, 0 or 1"):
+        store.units.find(sandbox="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidEntry, match=r"\b3\b.*provider"):
+        store.units.new_many([{}, {}, {}, {"provider_type": "nope"}])
+
+
+def test_a_broken_database_raises_database_error_not_a_driver_error(
+    store: CrowdStore, crowd_url: str
+) -> None:
+    engine = create_engine(crowd_url, CROWD, poolclass=sa.NullPool)
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.execute(sa.text("DROP TABLE onboarding_agents"))
+    engine.dispose()
+    for call in (
+        lambda: store.onboarding_agents.find(),
+        lambda: store.onboarding_agents.get(1),
+        lambda: store.onboarding_agents.new(1, 1, 1, "x"),
+        lambda: store.onboarding_agents.update_status(1, "none"),
+    ):
+        with pytest.raises(DatabaseError) as raised:
+            call()
+        assert isinstance(raised.value.__cause__, sa.exc.SQLAlchemyError)
+        assert isinstance(raised.value, TaskdbError)
+    assert "onboarding_agents" not in sa.inspect(store.engine).get_table_names()
+    assert set(CrowdBase.metadata.tables) - {"onboarding_agents"} <= set(
+        sa.inspect(store.engine).get_table_names()
+    )

@@ -1,0 +1,227 @@
+"""Units of work, bulk creation and concurrent use of one store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from crowd_support import World, counts, snapshot
+
+from taskdb.crowd import CrowdStore, NewUnit
+from taskdb.crowd.repositories import base
+from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry, TaskdbError
+from taskdb.stores import CROWD
+
+
+class Boom(Exception):
+    pass
+
+
+def test_unit_of_work_commits_at_the_end(store: CrowdStore, crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as observer, store.unit_of_work() as work:
+        project = work.projects.new("p")
+        task = work.tasks.new("t", "x", project)
+        requester = work.requesters.new("r", "mock")
+        run = work.task_runs.new(task, requester, "{}", "mock", "x")
+        assert work.tasks.get(task).project_id == project  # the block reads its own writes
+        assert [r.task_run_id for r in work.task_runs.find(task_id=task)] == [run]
+        assert observer.projects.find() == []  # nothing visible before the commit
+    assert store.tasks.get(task).task_name == "t"
+    assert counts(crowd_url)["task_runs"] == 1
+
+
+def test_unit_of_work_rolls_back_when_the_block_raises(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    before = snapshot(crowd_url)
+    with pytest.raises(Boom), store.unit_of_work() as work:
+        work.projects.new("gone")
+        work.units.update_status(world.unit, "expired")
+        work.qualifications.delete("qualification")
+        work.units.new_many(
+            [
+                {
+                    "task_id": world.task,
+                    "task_run_id": world.task_run,
+                    "requester_id": world.requester,
+                    "assignment_id": world.assignment,
+                    "unit_index": index,
+                    "pay_amount": 1.0,
+                    "provider_type": "mock",
+                    "task_type": "x",
+                }
+                for index in range(1, 4)
+            ]
+        )
+        raise Boom
+    assert snapshot(crowd_url) == before
+
+
+def test_a_failed_call_inside_a_unit_of_work_undoes_only_itself(
+    store: CrowdStore, world: World
+) -> None:
+    unit = store.units.new(
+        world.task, world.task_run, world.requester, world.assignment, 1, 1.0, "mock", "x"
+    )
+    with store.unit_of_work() as work:
+        kept = work.projects.new("kept")
+        with pytest.raises(EntryAlreadyExists):
+            work.projects.new("kept")
+        with pytest.raises(EntryDoesNotExist):
+            work.agents.new(world.worker, "999999", world.task, world.task_run, 1, "x", "mock")
+        with pytest.raises(EntryDoesNotExist):
+            work.agents.new("999999", unit, world.task, world.task_run, 1, "x", "mock")
+        after = work.projects.new("after")
+    assert [p.project_id for p in store.projects.find()] == [world.project, kept, after]
+    assert store.units.get(unit).status == "created"  # the failed agent left its unit alone
+    assert len(store.agents.find()) == 1
+
+
+def test_repositories_of_a_finished_unit_of_work_refuse_calls(store: CrowdStore) -> None:
+    with store.unit_of_work() as work:
+        work.projects.new("p")
+    with pytest.raises(TaskdbError):
+        work.projects.new("q")
+    assert [p.project_name for p in store.projects.find()] == ["p"]
+
+
+def unit_input(world: World, index: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "task_id": world.task,
+        "task_run_id": str(world.task_run),
+        "requester_id": world.requester,
+        "assignment_id": world.assignment,
+        "unit_index": index,
+        "pay_amount": index / 4,
+        "provider_type": "mock",
+        "task_type": index,
+        "sandbox": index % 2,
+        **changes,
+    }
+
+
+def test_bulk_creates_return_ids_in_input_order(
+    store: CrowdStore, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "BULK_CHUNK", 7)  # several statements for one call
+    assignment_inputs = [
+        {
+            "task_id": world.task,
+            "task_run_id": world.task_run,
+            "requester_id": world.requester,
+            "task_type": f"type {n}",
+            "provider_type": "mturk" if n % 3 else "mock",
+            "sandbox": bool(n % 2),
+        }
+        for n in range(30)
+    ]
+    assignment_ids = store.assignments.new_many(assignment_inputs)
+    assert len(assignment_ids) == 30 and assignment_ids == sorted(assignment_ids)
+    for assignment_id, given in zip(assignment_ids, assignment_inputs, strict=True):
+        record = store.assignments.get(assignment_id)
+        assert (record.task_type, record.provider_type, record.sandbox) == (
+            given["task_type"],
+            given["provider_type"],
+            given["sandbox"],
+        )
+    units = [unit_input(world, n) for n in range(1, 21)]
+    units[4] = NewUnit(**{**unit_input(world, 5), "provider_type": "mturk"})
+    unit_ids = store.units.new_many(units)
+    found = {u.unit_id: u for u in store.units.find(assignment_id=world.assignment)}
+    for n, unit_id in enumerate(unit_ids, start=1):
+        record = found[unit_id]
+        assert (record.unit_index, record.pay_amount, record.task_type) == (n, n / 4, str(n))
+        assert record.sandbox is bool(n % 2) and record.status == "created"
+    assert found[unit_ids[4]].provider_type == "mturk"
+    assert store.units.new_many([]) == []
+    assert store.assignments.new_many(iter([])) == []
+
+
+def test_bulk_creates_fail_as_single_creates_and_write_nothing(
+    store: CrowdStore, world: World, crowd_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "BULK_CHUNK", 2)
+    before = snapshot(crowd_url)
+    good = [unit_input(world, n) for n in range(1, 6)]
+    with pytest.raises(EntryAlreadyExists):
+        store.units.new_many([*good, unit_input(world, 0)])  # index 0 exists already
+    with pytest.raises(EntryAlreadyExists):
+        store.units.new_many([*good, unit_input(world, 1)])  # duplicate within the batch
+    with pytest.raises(EntryDoesNotExist):
+        store.units.new_many([*good, unit_input(world, 9, assignment_id="999999")])
+    with pytest.raises(InvalidEntry, match=r"^creating units: 3\.provider_type: unknown"):
+        store.units.new_many([*good[:3], unit_input(world, 9, provider_type="nope")])
+    with pytest.raises(EntryDoesNotExist):
+        store.assignments.new_many(
+            [
+                {
+                    "task_id": world.task,
+                    "task_run_id": "999999",
+                    "requester_id": world.requester,
+                    "task_type": "x",
+                    "provider_type": "mock",
+                }
+            ]
+        )
+    assert snapshot(crowd_url) == before
+
+
+@pytest.mark.slow
+def test_one_store_shared_by_eight_threads(sqlite_target: Any) -> None:
+    url = sqlite_target.migrated_url(CROWD)
+    errors: list[BaseException] = []
+    created: dict[str, int] = {"workers": 0, "units": 0, "grants": 0, "agents": 0}
+    lock = threading.Lock()
+    with CrowdStore(url) as store:
+        from crowd_support import build_world
+
+        world = build_world(store)
+        deadline = time.monotonic() + 3.0
+
+        def work(thread: int) -> None:
+            n = 0
+            try:
+                while time.monotonic() < deadline:
+                    n += 1
+                    worker = store.workers.new(f"worker {thread}-{n}", "mock")
+                    unit = store.units.new(
+                        world.task,
+                        world.task_run,
+                        world.requester,
+                        world.assignment,
+                        thread * 1_000_000 + n,
+                        1.0,
+                        "mock",
+                        "x",
+                    )
+                    store.agents.new(
+                        worker, unit, world.task, world.task_run, world.assignment, "x", "mock"
+                    )
+                    store.units.update_status(unit, "completed")
+                    store.granted_qualifications.grant(world.qualification, worker, n)
+                    assert store.units.get(unit).worker_id == worker
+                    assert store.workers.find(worker_name=f"worker {thread}-{n}")[0].worker_id == (
+                        worker
+                    )
+                    with lock:
+                        for key in created:
+                            created[key] += 1
+            except BaseException as error:  # reported below, with the thread's progress
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert created["workers"] > 8
+    rows = counts(url)
+    assert rows["workers"] == created["workers"] + 1
+    assert rows["units"] == created["units"] + 1
+    assert rows["agents"] == created["agents"] + 1
+    assert rows["granted_qualifications"] == created["grants"] + 1
+    done = [u for u in snapshot(url)["units"] if u[5] == "completed"]
+    assert len(done) == created["units"]

@@ -1,0 +1,139 @@
+"""The taskdb command: states, exit codes, help, and the demo."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from engines import Target
+from seed_files import fill_crowd_seed_file, make_crowd_seed_file
+
+from taskdb.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
+from taskdb.migrate import head_revision
+from taskdb.stores import CROWD, QUANTUM
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("command", ["status", "upgrade", "adopt", "check", "demo", "copy"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "--store {crowd,quantum}" in out
+    assert "--url" in out
+
+
+def test_status_then_upgrade_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+
+    code, out = _run(capsys, "status", "--url", url)
+    assert (code, "state:          fresh" in out) == (EXIT_ACTION_NEEDED, True)
+
+    code, out = _run(capsys, "upgrade", "--url", url)
+    assert code == EXIT_OK
+    assert f"revision:       {head_revision(CROWD)}" in out
+    assert "upgrading the crowd database" in out
+
+    code, out = _run(capsys, "status", "--url", url)
+    assert (code, "state:          current" in out) == (EXIT_OK, True)
+    assert "application_id: 0x54444243" in out
+
+    code, out = _run(capsys, "check", "--url", url)
+    assert (code, "no drift" in out) == (EXIT_OK, True)
+
+
+def test_check_reports_drift(sqlite_target: Target, capsys: pytest.CaptureFixture[str]) -> None:
+    url = sqlite_target.migrated_url(CROWD)
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    connection.execute("DROP INDEX unit_by_worker_index")
+    connection.close()
+
+    code, out = _run(capsys, "check", "--url", url)
+
+    assert code == EXIT_ACTION_NEEDED
+    assert "unit_by_worker_index" in out
+
+
+def test_adopt_a_seed_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+
+    code, out = _run(capsys, "status", "--url", f"sqlite:///{path}")
+    assert (code, "state:          legacy" in out) == (EXIT_ACTION_NEEDED, True)
+
+    code, out = _run(capsys, "adopt", str(path))
+    assert code == EXIT_OK
+    assert "state:          current" in out
+
+    code, out = _run(capsys, "adopt", str(path))
+    assert (code, "is current, not a file made by the seed code" in out) == (EXIT_OK, True)
+
+
+def test_foreign_and_newer_databases_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "foreign.sqlite"
+    connection = sqlite3.connect(foreign)
+    connection.execute("PRAGMA application_id = 7")
+    connection.execute("CREATE TABLE t (x)")
+    connection.commit()
+    connection.close()
+    code, out = _run(capsys, "status", "--url", f"sqlite:///{foreign}")
+    assert (code, "state:          foreign" in out) == (EXIT_FAILED, True)
+    code, out = _run(capsys, "upgrade", "--url", f"sqlite:///{foreign}")
+    assert (code, "taskdb: " in out) == (EXIT_FAILED, True)
+
+    newer = tmp_path / "newer.sqlite"
+    assert main(["upgrade", "--store", "quantum", "--url", f"sqlite:///{newer}"]) == EXIT_OK
+    connection = sqlite3.connect(newer)
+    connection.execute("UPDATE taskdb_quantum_version SET version_num = 'quantum_9999'")
+    connection.commit()
+    connection.close()
+    capsys.readouterr()
+    code, out = _run(capsys, "status", "--store", "quantum", "--url", f"sqlite:///{newer}")
+    assert (code, "state:          ahead" in out) == (EXIT_FAILED, True)
+    assert "quantum_9999" in out
+
+
+def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--store", "nope"])
+    assert exited.value.code == 2
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(capsys, "demo")
+
+    assert code == EXIT_OK
+    assert f"fresh (no revision) -> current ({head_revision(CROWD)})" in out
+    assert f"-> current ({head_revision(QUANTUM)})" in out
+    assert "unit #1 is assigned by worker #1" in out
+    assert "removed the demo's 3 records again" in out
+    crowd_file = Path(CROWD.default_path())
+    connection = sqlite3.connect(crowd_file)
+    counts = {
+        table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("projects", "units", "agents", "granted_qualifications")
+    }
+    connection.close()
+    assert counts == {"projects": 1, "units": 4, "agents": 1, "granted_qualifications": 1}
+
+
+def test_copy_command_moves_rows(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(source)
+    target_url = target.migrated_url(CROWD)
+
+    code, out = _run(capsys, "copy", "--url", f"sqlite:///{source}", "--to", target_url)
+
+    assert code == EXIT_OK
+    assert "copied 11 rows of the crowd store" in out

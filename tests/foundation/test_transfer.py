@@ -1,0 +1,102 @@
+"""Moving data from the embedded SQLite file to another database with copy_database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from engines import Target
+from seed_files import fill_crowd_seed_file, make_crowd_seed_file
+
+from taskdb.crowd.models import CrowdBase
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseMismatch
+from taskdb.quantum.models import QuantumBase
+from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.transfer import copy_database
+
+
+def _rows(url: str, spec: StoreSpec, metadata: sa.MetaData) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(url, spec)
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in connection.execute(
+                        sa.select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_crowd_rows_move_to_another_engine_with_their_ids(target: Target, tmp_path: Path) -> None:
+    source = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(source)
+    source_url = f"sqlite:///{source}"
+    target_url = target.migrated_url(CROWD)
+
+    copied = copy_database(CROWD, source_url, target_url)
+
+    assert sum(copied.values()) == 11
+    assert _rows(target_url, CROWD, CrowdBase.metadata) == _rows(
+        source_url, CROWD, CrowdBase.metadata
+    )
+    engine = create_engine(target_url, CROWD)
+    with engine.begin() as connection:
+        agent = connection.execute(sa.text("SELECT agent_id FROM units")).scalar_one()
+        new_id = connection.execute(
+            sa.insert(CrowdBase.metadata.tables["projects"]).values(project_name="after")
+        ).inserted_primary_key
+    engine.dispose()
+    assert agent == 1
+    assert tuple(new_id) == (2,)
+
+
+def test_quantum_rows_keep_their_insertion_order(target: Target, sqlite_target: Target) -> None:
+    source_url = sqlite_target.migrated_url(QUANTUM)
+    engine = create_engine(source_url, QUANTUM)
+    tasks = QuantumBase.metadata.tables["tasks"]
+    rows = [
+        {
+            "task_id": task_id,
+            "backend": "b",
+            "status": "pending",
+            "shots": 1,
+            "submit_time": "2026-01-01T00:00:00",
+            "update_time": "2026-01-01T00:00:00",
+            "result_json": None,
+            "metadata_json": "{}",
+        }
+        for task_id in ("zeta", "alpha", "mid")
+    ]
+    with engine.begin() as connection:
+        connection.execute(sa.insert(tasks), rows)
+    engine.dispose()
+    target_url = target.migrated_url(QUANTUM)
+
+    assert copy_database(QUANTUM, source_url, target_url) == {"tasks": 3}
+
+    order = "rowid" if target.name == "sqlite" else "insert_seq"
+    engine = create_engine(target_url, QUANTUM)
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text(f"SELECT task_id FROM tasks ORDER BY {order}")).scalars()
+        assert list(ids) == ["zeta", "alpha", "mid"]
+    engine.dispose()
+
+
+def test_copy_refuses_a_target_that_holds_rows(target: Target, tmp_path: Path) -> None:
+    source = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(source)
+    target_url = target.migrated_url(CROWD)
+    copy_database(CROWD, f"sqlite:///{source}", target_url)
+    before = _rows(target_url, CROWD, CrowdBase.metadata)
+
+    with pytest.raises(DatabaseMismatch, match="already holds rows"):
+        copy_database(CROWD, f"sqlite:///{source}", target_url)
+
+    assert _rows(target_url, CROWD, CrowdBase.metadata) == before

@@ -1,0 +1,110 @@
+"""Quantum test data: seed-made files with rows in them, and the seed's read path.
+
+The file layout itself (table, indexes, header, WAL) comes from ``tests/seed_files.py``;
+the rows below are what the seed's ``save`` writes for a few telling cases.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from seed_files import QUANTUM_APPLICATION_ID, QUANTUM_USER_VERSION, make_quantum_seed_file
+
+UNIC = QUANTUM_APPLICATION_ID
+COLUMNS = (
+    "task_id",
+    "backend",
+    "status",
+    "shots",
+    "submit_time",
+    "update_time",
+    "result_json",
+    "metadata_json",
+)
+
+# Rows as the seed stores them: equal submit_times, NULL result, non-ASCII metadata,
+# escaped non-ASCII result, a status outside TaskStatus.
+SEED_ROWS: tuple[tuple[Any, ...], ...] = (
+    ("t-1", "sim", "success", 1000, "2024-01-01T10:00:00", "2024-01-01T10:05:00",
+     '{"counts": {"00": 512, "11": 488}}', "{}"),
+    ("t-2", "ibm", "running", 2048, "2024-01-02T09:00:00", "2024-01-02T09:00:01",
+     None, '{"note": "量子 ünïcode"}'),
+    ("t-3", "sim", "failed", 0, "2024-01-02T09:00:00", "2024-01-02T09:30:00",
+     '{"error": "\\u00e9chec"}', '{"retry": 2}'),
+    ("t-4", "ibm", "queued", 10, "2024-01-02T09:00:00", "2024-01-02T09:00:00",
+     "[1, 2.5, null]", "{}"),
+    ("t-5", "sim", "pending", 1, "2023-12-31T23:59:59.999999", "2024-01-01T00:00:00",
+     None, "{}"),
+)  # fmt: skip
+
+
+def make_seed_file(path: Path, rows: Iterable[tuple[Any, ...]] = SEED_ROWS) -> None:
+    """Create ``path`` the way the seed's first open does, then insert ``rows``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_quantum_seed_file(path)
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.executemany(
+            f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
+            list(rows),
+        )
+
+
+def dump(path: Path) -> list[tuple[Any, ...]]:
+    """Every row with its rowid and each column's storage class, in rowid order."""
+    kinds = ", ".join(f"typeof({name})" for name in COLUMNS)
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute(
+            f"SELECT rowid, {', '.join(COLUMNS)}, {kinds} FROM tasks ORDER BY rowid"
+        ).fetchall()
+
+
+def header(path: Path) -> tuple[int, int]:
+    """(application_id, user_version) as the seed reads them."""
+    with closing(sqlite3.connect(path)) as connection:
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        user_version = connection.execute("PRAGMA user_version").fetchone()[0]
+    return int(application_id), int(user_version)
+
+
+class SeedReader:
+    """The seed's open checks and read queries, on a raw sqlite3 connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.connection = sqlite3.connect(path)
+        self.connection.row_factory = sqlite3.Row
+        application_id, user_version = header(path)
+        # The seed refuses a foreign tag and migrates anything below its schema version.
+        if application_id not in (0, UNIC):
+            raise RuntimeError(f"foreign application_id 0x{application_id:08x}")
+        if user_version < QUANTUM_USER_VERSION:
+            raise AssertionError(f"the seed would re-run its migrations (v{user_version})")
+
+    def list(self, status: str | None = None, limit: int | None = None) -> list[str]:
+        sql, params = "SELECT * FROM tasks", []
+        if status is not None:
+            sql, params = sql + " WHERE status = ?", [status]
+        sql += " ORDER BY submit_time DESC, rowid DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
+        return [row["task_id"] for row in self.connection.execute(sql, params)]
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        row = self.connection.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,))
+        found = row.fetchone()
+        return dict(found) if found is not None else None
+
+    def count(self) -> int:
+        return int(self.connection.execute("SELECT COUNT(*) AS c FROM tasks").fetchone()["c"])
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> SeedReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,208 @@
+"""TaskInfo, TaskStatus and the row conversion, without a database."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+import taskdb.quantum as quantum
+from taskdb.errors import InvalidEntry
+from taskdb.quantum import TaskInfo, TaskStatus
+from taskdb.quantum.records import from_row, to_row
+
+SEED_FIELDS = [
+    "task_id",
+    "backend",
+    "status",
+    "result",
+    "shots",
+    "submit_time",
+    "update_time",
+    "metadata",
+]
+
+
+def test_status_is_a_str_enum_with_the_seed_values() -> None:
+    assert [status.value for status in TaskStatus] == [
+        "pending",
+        "running",
+        "success",
+        "failed",
+        "cancelled",
+    ]
+    assert isinstance(TaskStatus.RUNNING, str)
+    assert TaskStatus.RUNNING == "running"
+    assert {"running": 1}[TaskStatus.RUNNING] == 1
+
+
+def test_defaults_match_the_seed() -> None:
+    info = TaskInfo(task_id="t", backend="sim")
+    assert info.status is TaskStatus.PENDING
+    assert info.result is None
+    assert info.shots == 1000
+    assert info.metadata == {}
+    assert info.submit_time[:4].isdigit() and "T" in info.submit_time
+    assert info.update_time >= info.submit_time
+
+
+def test_fields_can_be_given_positionally_in_the_seed_order() -> None:
+    info = TaskInfo("t", "sim", TaskStatus.RUNNING, {"a": 1}, 7, "s", "u", {"m": 2})
+    assert info.to_dict() == {
+        "task_id": "t",
+        "backend": "sim",
+        "status": TaskStatus.RUNNING,
+        "result": {"a": 1},
+        "shots": 7,
+        "submit_time": "s",
+        "update_time": "u",
+        "metadata": {"m": 2},
+    }
+    assert list(info.to_dict()) == SEED_FIELDS
+    with pytest.raises(TypeError, match="multiple values"):
+        TaskInfo("t", task_id="u", backend="sim")
+
+
+def test_to_dict_copies_and_from_dict_round_trips() -> None:
+    info = TaskInfo(task_id="t", backend="sim", result={"c": [1]}, metadata={"k": "ü"})
+    data = info.to_dict()
+    data["result"]["c"].append(2)
+    assert info.result == {"c": [1]}
+    again = TaskInfo.from_dict(info.to_dict())
+    assert again == info
+
+
+def test_the_model_is_mutable_like_the_dataclass() -> None:
+    info = TaskInfo(task_id="t", backend="sim")
+    info.status = TaskStatus.SUCCESS
+    info.update_time = "later"
+    assert (info.status, info.update_time) == (TaskStatus.SUCCESS, "later")
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"shots": "1000"}, "shots"),
+        ({"shots": True}, "shots"),
+        ({"shots": 1.5}, "shots"),
+        ({"task_id": 5}, "task_id"),
+        ({"metadata": [1, 2]}, "metadata"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_construction_refuses_wrong_types_with_invalid_entry(
+    data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidEntry, match=field) as raised:
+        TaskInfo(**{"task_id": "t", "backend": "sim", **data})
+    assert isinstance(raised.value, ValueError)
+
+
+def test_metadata_none_means_empty() -> None:
+    assert TaskInfo(task_id="t", backend="sim", metadata=None).metadata == {}
+
+
+def test_row_stores_status_values_and_json_as_the_seed() -> None:
+    info = TaskInfo(
+        task_id="t",
+        backend="sim",
+        status=TaskStatus.RUNNING,
+        result={"msg": "échec"},
+        metadata={"note": "量子"},
+    )
+    row = to_row(info, "now")
+    assert row["status"] == "running" and type(row["status"]) is str
+    assert row["result_json"] == '{"msg": "\\u00e9chec"}'
+    assert row["metadata_json"] == '{"note": "量子"}'
+    assert row["update_time"] == "now"
+    assert row["submit_time"] == info.submit_time
+
+
+def test_unknown_status_strings_are_kept_as_given() -> None:
+    info = TaskInfo(task_id="t", backend="sim", status="queued")
+    assert to_row(info, "now")["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"task_id": ""}, "task_id"),
+        ({"task_id": "   "}, "task_id"),
+        ({"backend": ""}, "backend"),
+        ({"backend": "a\x00b"}, "backend"),
+        ({"status": ""}, "status"),
+        ({"status": None}, "status"),
+        ({"status": 3}, "status"),
+        ({"shots": "10"}, "shots"),
+        ({"shots": False}, "shots"),
+        ({"shots": None}, "shots"),
+        ({"result": {"when": object()}}, "result"),
+        ({"result": {1, 2}}, "result"),
+        ({"metadata": {"bytes": b"x"}}, "metadata"),
+        ({"metadata": "text"}, "metadata"),
+        ({"submit_time": ""}, "submit_time"),
+    ],
+)
+def test_rows_refuse_what_cannot_be_stored(change: dict[str, Any], message: str) -> None:
+    info = TaskInfo(task_id="t", backend="sim")
+    for name, value in change.items():
+        setattr(info, name, value)  # assignment is not validated; save() checks
+    with pytest.raises(InvalidEntry, match=message):
+        to_row(info, "now")
+
+
+def test_status_refusal_names_the_allowed_values() -> None:
+    info = TaskInfo(task_id="t", backend="sim")
+    info.status = ""
+    with pytest.raises(InvalidEntry, match="pending, running, success, failed, cancelled"):
+        to_row(info, "now")
+
+
+def test_circular_result_is_refused() -> None:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with pytest.raises(InvalidEntry, match="result"):
+        to_row(TaskInfo(task_id="t", backend="sim", result=loop), "now")
+
+
+def test_nan_round_trips_as_the_seed_json_does() -> None:
+    row = to_row(TaskInfo(task_id="t", backend="sim", result={"x": math.nan}), "now")
+    assert row["result_json"] == '{"x": NaN}'
+    assert math.isnan(from_row(row).result["x"])
+
+
+def test_from_row_returns_what_the_seed_returns() -> None:
+    row = {
+        "task_id": "t",
+        "backend": "sim",
+        "status": "running",
+        "shots": 5,
+        "submit_time": "s",
+        "update_time": "u",
+        "result_json": None,
+        "metadata_json": "",
+    }
+    info = from_row(row)
+    assert info.to_dict() == {
+        "task_id": "t",
+        "backend": "sim",
+        "status": "running",
+        "result": None,
+        "shots": 5,
+        "submit_time": "s",
+        "update_time": "u",
+        "metadata": {},
+    }
+    assert json.loads(to_row(info, "u")["metadata_json"]) == {}
+
+
+def test_seed_constants_that_still_mean_something() -> None:
+    assert quantum.APPLICATION_ID == 0x554E4943
+    assert quantum.CURRENT_SCHEMA_VERSION == 1
+    assert quantum.DB_FILENAME == "tasks.sqlite"
+    assert quantum.DEFAULT_CACHE_DIR.parts[-2:] == (".uniqc", "cache")
+    assert quantum.TERMINAL_STATUSES == ("success", "failed", "cancelled")
+    with pytest.raises(AttributeError, match="Alembic"):
+        _ = quantum.MIGRATIONS

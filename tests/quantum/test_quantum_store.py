@@ -1,0 +1,263 @@
+"""TaskStore on every engine: the seed's operations, return values, ordering and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseBehind, InvalidEntry
+from taskdb.migrate import State, head_revision, read_status, upgrade
+from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
+from taskdb.stores import QUANTUM
+
+
+@pytest.fixture
+def store(quantum_url: str) -> Iterator[TaskStore]:
+    with TaskStore(url=quantum_url) as opened:
+        yield opened
+
+
+def info(task_id: str, submit_time: str = "2024-01-01T00:00:00", **fields: Any) -> TaskInfo:
+    return TaskInfo(
+        task_id=task_id, backend=fields.pop("backend", "sim"), submit_time=submit_time, **fields
+    )
+
+
+def raw_rows(store: TaskStore) -> list[dict[str, Any]]:
+    with store.engine.connect() as connection:
+        result = connection.execute(sa.text("SELECT * FROM tasks ORDER BY task_id"))
+        return [dict(row) for row in result.mappings()]
+
+
+def ids(tasks: list[TaskInfo]) -> list[str]:
+    return [task.task_id for task in tasks]
+
+
+def test_save_then_get_round_trips(store: TaskStore) -> None:
+    saved = info(
+        "t1",
+        status=TaskStatus.RUNNING,
+        result={"counts": {"00": 3}, "note": "é"},
+        shots=64,
+        metadata={"circuit": "量子", "depth": 3},
+    )
+    assert store.save(saved) is None
+    got = store.get("t1")
+    assert got is not None
+    assert got.to_dict() == {**saved.to_dict(), "status": "running"}
+    assert store.get("missing") is None
+
+
+def test_save_stores_status_values_and_seed_json(store: TaskStore) -> None:
+    store.save(info("t1", status=TaskStatus.RUNNING, result={"m": "é"}, metadata={"n": "ü"}))
+    [row] = raw_rows(store)
+    assert row["status"] == "running"
+    assert row["result_json"] == '{"m": "\\u00e9"}'
+    assert row["metadata_json"] == '{"n": "ü"}'
+    assert row["shots"] == 1000
+
+
+def test_save_stamps_update_time_and_keeps_the_first_submit_time(store: TaskStore) -> None:
+    first = info("t1", "2024-01-01T00:00:00")
+    first.update_time = "old"
+    store.save(first)
+    assert first.update_time != "old"
+    [row] = raw_rows(store)
+    assert row["update_time"] == first.update_time
+
+    second = info("t1", "2030-01-01T00:00:00", status=TaskStatus.SUCCESS, backend="ibm", shots=5)
+    second.result = {"done": True}
+    store.save(second)
+    [row] = raw_rows(store)
+    assert row["submit_time"] == "2024-01-01T00:00:00"
+    assert (row["status"], row["backend"], row["shots"]) == ("success", "ibm", 5)
+    assert row["result_json"] == '{"done": true}'
+    assert row["update_time"] == second.update_time >= first.update_time
+
+
+def test_list_is_newest_first_with_ties_in_insertion_order(store: TaskStore) -> None:
+    tie = "2024-05-05T12:00:00"
+    store.save(info("old", "2024-01-01T00:00:00"))
+    for name in ("b", "c", "a", "z"):
+        store.save(info(name, tie))
+    store.save(info("new", "2024-12-31T00:00:00"))
+    # Updating a tied row keeps its place, as an upsert keeps the seed's rowid.
+    store.save(info("c", tie, status=TaskStatus.SUCCESS))
+    assert ids(store.list()) == ["new", "z", "a", "c", "b", "old"]
+    assert ids(store.list(limit=3)) == ["new", "z", "a"]
+    assert store.list(limit=0) == []
+
+
+def test_ties_after_delete_and_reinsert_go_to_the_front(store: TaskStore) -> None:
+    tie = "2024-05-05T12:00:00"
+    for name in ("a", "b", "c"):
+        store.save(info(name, tie))
+    assert store.delete("a") is True
+    store.save(info("a", tie))
+    assert ids(store.list()) == ["a", "c", "b"]
+
+
+def test_list_and_count_filter_by_status_and_backend(store: TaskStore) -> None:
+    store.save(info("1", "2024-01-01", status=TaskStatus.RUNNING, backend="sim"))
+    store.save(info("2", "2024-01-02", status="running", backend="ibm"))
+    store.save(info("3", "2024-01-03", status=TaskStatus.SUCCESS, backend="sim"))
+    store.save(info("4", "2024-01-04", status="queued", backend="sim"))
+    assert ids(store.list(status=TaskStatus.RUNNING)) == ["2", "1"]
+    assert ids(store.list(status="running", backend="sim")) == ["1"]
+    assert ids(store.list(backend="sim", limit=2)) == ["4", "3"]
+    assert store.count() == 4
+    assert store.count(status=TaskStatus.RUNNING) == 2
+    assert store.count(backend="ibm") == 1
+    assert store.count(status="success", backend="ibm") == 0
+    assert store.count(status="queued") == 1
+
+
+def test_unknown_status_is_kept_and_returned_as_a_string(store: TaskStore) -> None:
+    store.save(info("t1", status="queued"))
+    got = store.get("t1")
+    assert got is not None and got.status == "queued" and type(got.status) is str
+    assert store.clear_completed() == 0
+    assert store.clear_completed(("queued",)) == 1
+
+
+def test_known_statuses_come_back_equal_to_the_enum(store: TaskStore) -> None:
+    for number, status in enumerate(TaskStatus):
+        store.save(info(f"t{number}", status=status))
+    for number, status in enumerate(TaskStatus):
+        got = store.get(f"t{number}")
+        assert got is not None and got.status == status and TaskStatus(got.status) is status
+
+
+def test_delete_reports_whether_the_task_existed(store: TaskStore) -> None:
+    store.save(info("t1"))
+    assert store.delete("t1") is True
+    assert store.delete("t1") is False
+    assert store.delete("") is False
+    assert store.count() == 0
+
+
+def test_clear_completed_returns_how_many_went(store: TaskStore) -> None:
+    for task_id, status in [
+        ("p", TaskStatus.PENDING),
+        ("r", TaskStatus.RUNNING),
+        ("s", TaskStatus.SUCCESS),
+        ("f", TaskStatus.FAILED),
+        ("c", TaskStatus.CANCELLED),
+    ]:
+        store.save(info(task_id, status=status))
+    assert store.clear_completed(()) == 0
+    assert store.clear_completed((TaskStatus.FAILED,)) == 1
+    assert store.clear_completed() == 2
+    assert sorted(ids(store.list())) == ["p", "r"]
+    with pytest.raises(InvalidEntry, match="not the one string"):
+        store.clear_completed("running")  # type: ignore[arg-type]
+
+
+def test_clear_all_empties_the_store_and_it_stays_usable(store: TaskStore) -> None:
+    store.save(info("t1"))
+    store.save(info("t2"))
+    assert store.clear_all() is None
+    assert store.count() == 0
+    store.save(info("t3"))
+    assert ids(store.list()) == ["t3"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"task_id": ""},
+        {"backend": ""},
+        {"shots": "100"},
+        {"shots": 1.0},
+        {"status": None},
+        {"result": {"x": object()}},
+        {"metadata": {"x": {1, 2}}},
+    ],
+)
+def test_bad_input_writes_nothing(store: TaskStore, change: dict[str, Any]) -> None:
+    store.save(info("keep", status=TaskStatus.RUNNING))
+    before = raw_rows(store)
+    bad = info("keep", status=TaskStatus.SUCCESS)
+    bad_update_time = bad.update_time
+    for name, value in change.items():
+        setattr(bad, name, value)
+    with pytest.raises(InvalidEntry):
+        store.save(bad)
+    assert raw_rows(store) == before
+    assert bad.update_time == bad_update_time
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.list(limit=-1),
+        lambda s: s.list(limit="3"),
+        lambda s: s.list(status=""),
+        lambda s: s.count(backend=""),
+        lambda s: s.get(5),
+        lambda s: s.delete(None),
+        lambda s: s.save({"task_id": "t", "backend": "sim"}),
+    ],
+)
+def test_bad_arguments_are_invalid_entry(store: TaskStore, call: Any) -> None:
+    with pytest.raises(InvalidEntry):
+        call(store)
+
+
+def test_the_store_reuses_its_connections(store: TaskStore) -> None:
+    connects: list[object] = []
+    sa.event.listen(store.engine, "connect", lambda *_: connects.append(1))
+    store.engine.dispose()
+    for number in range(50):
+        store.save(info(f"t{number}"))
+        store.get(f"t{number}")
+        store.count()
+        store.list(limit=1)
+    assert store.count() == 50
+    assert 1 <= len(connects) <= 2
+
+
+def test_a_fresh_database_is_built_by_the_migrations(target: Any) -> None:
+    url = target.fresh_url("quantum")
+    if target.is_server:
+        # Servers are upgraded explicitly; the refusal names the command.
+        with pytest.raises(DatabaseBehind, match="upgrade") as refused:
+            TaskStore(url=url)
+        assert isinstance(refused.value, RuntimeError)
+        return
+    with TaskStore(url=url) as store:
+        store.save(info("t1"))
+        status = read_status(store.engine, QUANTUM)
+        assert status.state is State.CURRENT and status.revision == head_revision(QUANTUM)
+
+
+def test_a_server_database_behind_head_is_refused(server_target: Any) -> None:
+    url = server_target.fresh_url("quantum")
+    engine = create_engine(url, QUANTUM)
+    try:
+        upgrade(engine, QUANTUM, "quantum_0001")
+    finally:
+        engine.dispose()
+    with pytest.raises(DatabaseBehind, match="quantum_0001"):
+        TaskStore(url=url)
+
+
+def test_url_and_cache_dir_together_are_refused(quantum_url: str, tmp_path: Any) -> None:
+    with pytest.raises(InvalidEntry, match="not both"):
+        TaskStore(tmp_path, url=quantum_url)
+
+
+def test_threads_share_one_store(store: TaskStore) -> None:
+    def work(worker: int) -> int:
+        for number in range(50):
+            store.save(info(f"w{worker}-{number}", backend=f"b{worker}"))
+        return store.count(backend=f"b{worker}")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(work, range(4))) == [50, 50, 50, 50]
+    assert store.count() == 200
