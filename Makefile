@@ -18,8 +18,8 @@ demo: $(STAMP)
 
 # Lint, type-check, then the whole suite (server engines run when their URLs are set).
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 

@@ -1,0 +1,45 @@
+"""`alembic` from a shell at the repository root drives both stores on every engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engines import Target
+
+from taskdb.migrate import head_revision
+from taskdb.stores import CROWD, QUANTUM, StoreSpec
+
+REPO = Path(__file__).resolve().parents[2]
+ALEMBIC = Path(sys.executable).with_name("alembic")
+
+
+def _alembic(spec: StoreSpec, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    section = [] if spec is CROWD else ["-n", "quantum"]
+    return subprocess.run(
+        [str(ALEMBIC), *section, *args],
+        cwd=REPO,
+        env={**os.environ, spec.url_env: url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", [CROWD, QUANTUM], ids=lambda s: s.name)
+def test_shell_upgrade_check_downgrade_upgrade(target: Target, spec: StoreSpec) -> None:
+    url = target.fresh_url(spec.name)
+
+    for step in (["upgrade", "head"], ["check"], ["downgrade", "base"], ["upgrade", "head"]):
+        done = _alembic(spec, url, *step)
+        assert done.returncode == 0, f"alembic {' '.join(step)}: {done.stderr}"
+
+    current = _alembic(spec, url, "current")
+    assert f"{head_revision(spec)} (head)" in current.stdout
+    heads = _alembic(spec, url, "heads")
+    assert heads.stdout.count("(head)") == 1
+    assert head_revision(spec) in heads.stdout
