@@ -1,0 +1,198 @@
+"""Scratch databases per engine, and raw driver connections with taskdb's settings."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from taskdb.engine import BUSY_TIMEOUT_MS
+from taskdb.engine import create_engine as taskdb_engine
+from taskdb.migrate import upgrade
+from taskdb.stores import StoreSpec
+
+T = TypeVar("T")
+SERVER_URLS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+ENGINES = ("sqlite", *SERVER_URLS)
+
+
+class Backend:
+    """One engine: hands out migrated scratch databases and drops them afterwards."""
+
+    def __init__(self, name: str, server_url: str | None = None) -> None:
+        self.name = name
+        self.server_url = server_url or SERVER_URLS.get(name)
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"taskdb-bench-{name}-"))
+        self._created: list[str] = []
+
+    @property
+    def is_server(self) -> bool:
+        return self.name != "sqlite"
+
+    def _admin(self) -> sa.Engine:
+        assert self.server_url is not None
+        return sa.create_engine(
+            self.server_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+        )
+
+    def empty_url(self, label: str) -> str:
+        """A new empty database: a file, or a scratch database on the server."""
+        if not self.is_server:
+            return f"sqlite:///{self._workdir / f'{label}-{uuid.uuid4().hex[:6]}.sqlite'}"
+        name = f"taskdb_bench_{label}_{uuid.uuid4().hex[:8]}"
+        admin = self._admin()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+        self._created.append(name)
+        assert self.server_url is not None
+        url = sa.make_url(self.server_url).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    def migrated_url(self, spec: StoreSpec, label: str) -> str:
+        """A new database brought to head through taskdb's Alembic history."""
+        url = self.empty_url(label)
+        engine = taskdb_engine(url, spec)
+        try:
+            upgrade(engine, spec)
+        finally:
+            engine.dispose()
+        return url
+
+    def version(self) -> str:
+        if not self.is_server:
+            return f"SQLite {sqlite3.sqlite_version}"
+        admin = self._admin()
+        with admin.connect() as connection:
+            found = str(connection.exec_driver_sql("SELECT version()").scalar())
+        admin.dispose()
+        if self.name == "postgresql":
+            return " ".join(found.split()[:2])
+        return f"MariaDB {found}" if "mariadb" in found.lower() else f"MySQL {found}"
+
+    def reachable(self) -> str | None:
+        """None when the engine can be used, else why not."""
+        if not self.is_server:
+            return None
+        try:
+            self.version()
+        except Exception as error:
+            return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        return None
+
+    def cleanup(self) -> None:
+        if self._created:
+            admin = self._admin()
+            with admin.connect() as connection:
+                for name in self._created:
+                    force = " WITH (FORCE)" if self.name == "postgresql" else ""
+                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+            admin.dispose()
+        for path in sorted(self._workdir.glob("*"), reverse=True):
+            path.unlink(missing_ok=True)
+        self._workdir.rmdir()
+
+
+class Raw:
+    """A held DB-API connection with the settings taskdb gives its own connections.
+
+    SQLite: ``isolation_level=None`` (transactions by hand), busy_timeout, WAL,
+    ``synchronous=NORMAL``, ``foreign_keys=ON``, and ``BEGIN IMMEDIATE`` around writes.
+    Servers: autocommit off, session time zone UTC, a commit per operation.
+    SQL is written with ``?`` placeholders and converted for the server drivers.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = sa.make_url(url)
+        self.dialect = parsed.get_backend_name()
+        self.connection: Any
+        if self.dialect == "sqlite":
+            assert parsed.database is not None
+            self.connection = sqlite3.connect(parsed.database, isolation_level=None)
+            for pragma in (
+                f"busy_timeout = {BUSY_TIMEOUT_MS}",
+                "journal_mode = WAL",
+                "synchronous = NORMAL",
+                "foreign_keys = ON",
+            ):
+                self.connection.execute(f"PRAGMA {pragma}")
+        elif self.dialect == "postgresql":
+            import psycopg
+
+            self.connection = psycopg.connect(
+                host=parsed.host,
+                port=parsed.port or 5432,
+                user=parsed.username,
+                password=parsed.password,
+                dbname=parsed.database,
+                options="-c timezone=UTC",
+                autocommit=False,
+            )
+        else:
+            import pymysql
+
+            self.connection = pymysql.connect(
+                host=parsed.host or "127.0.0.1",
+                port=parsed.port or 3306,
+                user=parsed.username or "root",
+                password=parsed.password or "",
+                database=parsed.database,
+                charset="utf8mb4",
+                init_command="SET time_zone = '+00:00'",
+                autocommit=False,
+            )
+
+    def sql(self, statement: str) -> str:
+        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(cursor)`` in one committed write transaction."""
+        cursor = self.connection.cursor()
+        if self.dialect == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                done = work(cursor)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+            return done
+        try:
+            done = work(cursor)
+        except BaseException:
+            self.connection.rollback()
+            raise
+        self.connection.commit()
+        return done
+
+    def execute(self, cursor: Any, statement: str, parameters: Sequence[Any]) -> Any:
+        cursor.execute(self.sql(statement), parameters)
+        return cursor
+
+    def insert(self, cursor: Any, statement: str, parameters: Sequence[Any], key: str) -> int:
+        """An INSERT and the new row's id, the way taskdb gets it on this engine."""
+        if self.dialect == "postgresql":
+            cursor.execute(self.sql(statement) + f" RETURNING {key}", parameters)
+            return int(cursor.fetchone()[0])
+        cursor.execute(self.sql(statement), parameters)
+        return int(cursor.lastrowid)
+
+    def query(self, statement: str, parameters: Sequence[Any]) -> list[Any]:
+        """A read: rows as the driver gives them; servers end the implicit transaction."""
+        cursor = self.connection.cursor()
+        cursor.execute(self.sql(statement), parameters)
+        rows: list[Any] = cursor.fetchall()
+        if self.dialect != "sqlite":
+            self.connection.commit()
+        return rows
+
+    def close(self) -> None:
+        self.connection.close()

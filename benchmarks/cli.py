@@ -1,0 +1,208 @@
+"""``python -m benchmarks``: run every workload on every engine, write JSON and RESULTS.md.
+
+    python -m benchmarks                                  # sizes 10k and 100k, all engines
+    python -m benchmarks --sizes 10000,100000,1000000     # add the opt-in 1M size
+    python -m benchmarks --engines sqlite --repeat 7      # one engine, fewer samples
+
+Servers are found at ``TASKDB_BENCH_POSTGRESQL_URL`` / ``TASKDB_BENCH_MYSQL_URL``
+(defaults: this machine's servers); the benchmark creates and drops its own databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import crowd, dataset, quantum, report
+from benchmarks.backends import ENGINES, Backend, Raw
+from benchmarks.timing import Result, Workload, measure
+from taskdb.crowd import CrowdStore
+from taskdb.quantum import TaskStore
+from taskdb.stores import CROWD, QUANTUM
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SIZES = (10_000, 100_000)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="taskdb against the raw drivers (sqlite3, psycopg, PyMySQL), interleaved.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(size) for size in DEFAULT_SIZES),
+        help="units in the finder databases, comma-separated (default 10000,100000; "
+        "add 1000000 to check the 1M growth aim: a few more minutes per engine)",
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated subset of " + ",".join(ENGINES),
+    )
+    parser.add_argument("--repeat", type=int, default=15, help="samples per side (default 15)")
+    parser.add_argument(
+        "--json", type=Path, default=HERE / "results.json", help="machine-readable output"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=HERE / "RESULTS.md", help="the report (from the JSON)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="render the markdown again from the existing JSON, without measuring",
+    )
+    return parser.parse_args(argv)
+
+
+def _run(workloads: list[Workload], repeat: int, label: str) -> list[Result]:
+    results = []
+    for workload in workloads:
+        result = measure(workload, repeat)
+        print(
+            f"  [{label}] {workload.name}: taskdb {result.taskdb_us:,.1f} us, "
+            f"baseline {result.baseline_us:,.1f} us, x{result.ratio:.2f}",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+def _as_json(results: list[Result]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "kind": r.kind,
+            "taskdb_us": round(r.taskdb_us, 2),
+            "baseline_us": round(r.baseline_us, 2),
+            "ratio": round(r.ratio, 3),
+            "met": r.met,
+            "ops_per_sample": r.ops,
+            "samples": r.samples,
+            "rows_per_op": r.rows,
+            "note": r.note,
+            "taskdb_samples_us": r.taskdb_samples,
+            "baseline_samples_us": r.baseline_samples,
+        }
+        for r in results
+    ]
+
+
+def _crowd(backend: Backend, sizes: list[int], repeat: int) -> dict[str, Any]:
+    finders: dict[str, list[dict[str, Any]]] = {}
+    operations: list[Result] = []
+    loads: dict[str, float] = {}
+    for position, size in enumerate(sizes):
+        url = backend.migrated_url(CROWD, f"crowd{size}")
+        raw = Raw(url)
+        started = time.perf_counter()
+        loaded = dataset.load(raw, size)
+        loads[str(size)] = round(time.perf_counter() - started, 1)
+        print(f"[{backend.name}] loaded {size:,} units in {loads[str(size)]} s", flush=True)
+        store = CrowdStore(url)
+        try:
+            label = f"{backend.name} {size:,}"
+            finders[str(size)] = _as_json(
+                _run(crowd.finder_workloads(store, raw, loaded), repeat, label)
+            )
+            if position == 0:
+                operations = _run(crowd.point_workloads(store, raw, loaded), repeat, label)
+        finally:
+            store.close()
+            raw.close()
+    return {"operations": _as_json(operations), "finders": finders, "load_seconds": loads}
+
+
+def _quantum(backend: Backend, repeat: int) -> dict[str, Any]:
+    url = backend.migrated_url(QUANTUM, "quantum")
+    raw = Raw(url)
+    quantum.preload(raw)
+    store = TaskStore(url=url)
+    try:
+        results = _run(quantum.raw_workloads(store, raw), repeat, f"{backend.name} quantum")
+        if backend.name == "sqlite":
+            seed_url = backend.migrated_url(QUANTUM, "quantum-seed")
+            seed_raw = Raw(seed_url)
+            quantum.preload(seed_raw)
+            seed_raw.close()
+            path = seed_url.removeprefix("sqlite:///")
+            seed = quantum.SeedStyleStore(path)
+            results += _run(quantum.seed_workloads(store, seed), repeat, "sqlite seed-style")
+    finally:
+        store.close()
+        raw.close()
+    return {"operations": _as_json(results)}
+
+
+def _machine() -> dict[str, Any]:
+    import sqlite3
+
+    import psycopg
+    import pydantic
+    import pymysql
+    import sqlalchemy
+
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": sqlalchemy.__version__,
+        "pydantic": pydantic.__version__,
+        "psycopg": psycopg.__version__,
+        "pymysql": pymysql.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.report_only:
+        args.markdown.write_text(report.render(json.loads(args.json.read_text())))
+        print(f"wrote {args.markdown} from {args.json}")
+        return 0
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    unknown = set(engines) - set(ENGINES)
+    if unknown or not sizes or args.repeat < 3:
+        print(f"bad --engines {sorted(unknown)} / --sizes / --repeat (>= 3)", file=sys.stderr)
+        return 2
+    command = "python -m benchmarks" + (" " + shlex.join(argv or sys.argv[1:])).rstrip()
+    output: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "sizes": sizes,
+        "repeat": args.repeat,
+        "machine": _machine(),
+        "engines": {},
+    }
+    started = time.perf_counter()
+    for name in engines:
+        variable = f"TASKDB_BENCH_{name.upper()}_URL"
+        backend = Backend(name, os.environ.get(variable))
+        reason = backend.reachable()
+        if reason is not None:
+            print(f"[{name}] skipped: {reason} (set {variable})", file=sys.stderr)
+            output["engines"][name] = {"skipped": reason}
+            continue
+        try:
+            output["engines"][name] = {
+                "version": backend.version(),
+                "crowd": _crowd(backend, sizes, args.repeat),
+                "quantum": _quantum(backend, args.repeat),
+            }
+        finally:
+            backend.cleanup()
+    output["seconds"] = round(time.perf_counter() - started)
+    args.json.write_text(json.dumps(output, indent=1) + "\n")
+    args.markdown.write_text(report.render(output))
+    print(f"wrote {args.json} and {args.markdown} in {output['seconds']} s")
+    return 0
