@@ -14,7 +14,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from taskdb.errors import ForeignDatabase
 from taskdb.stores import StoreSpec
 
-# Execution option that marks a connection as read-only, so SQLite begins it DEFERRED.
+# Execution option that marks a connection as read-only: SQLite then takes no write lock.
 READ_ONLY = "taskdb_read_only"
 BUSY_TIMEOUT_MS = 30_000
 
@@ -60,9 +60,11 @@ def _sqlite_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        if connection.get_execution_options().get(READ_ONLY, False):
+            return  # reads run in autocommit: each SELECT is its own consistent snapshot
         # A writer takes the write lock up front, so it never fails upgrading a read lock.
-        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        # Sent on the driver's connection: this runs on every write, SQLAlchemy adds nothing.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 

@@ -50,7 +50,7 @@ def _write_lock_is_free(path: Path) -> bool:
         other.close()
 
 
-def test_writes_begin_immediate_and_reads_deferred(sqlite_target: Target) -> None:
+def test_writes_begin_immediate_and_reads_take_no_write_lock(sqlite_target: Target) -> None:
     url = sqlite_target.fresh_url()
     path = Path(url.removeprefix("sqlite:///"))
     engine = create_engine(url, CROWD)

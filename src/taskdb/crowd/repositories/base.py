@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
@@ -21,12 +21,14 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    bindparam,
     insert,
     select,
     type_coerce,
 )
 from sqlalchemy import Text as SaText
 from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 from taskdb.crowd.records import (
@@ -41,7 +43,7 @@ from taskdb.crowd.records import (
 )
 from taskdb.crowd.vocab import ProviderRegistry
 from taskdb.engine import READ_ONLY
-from taskdb.errors import EntryDoesNotExist, InvalidEntry, translated
+from taskdb.errors import EntryDoesNotExist, InvalidEntry, translate
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -111,16 +113,21 @@ def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     def decorate(method: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(method)
         def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            context = doing.format(entity=getattr(args[0], "entity", "entry"))
             try:
-                with translated(context):
-                    return method(*args, **kwargs)
+                return method(*args, **kwargs)
+            except SQLAlchemyError as error:
+                raise translate(error, _context(doing, args)) from error
             except ValidationError as error:
-                raise InvalidEntry(f"{context}: {explain(error)}") from error
+                raise InvalidEntry(f"{_context(doing, args)}: {explain(error)}") from error
 
         return run
 
     return decorate
+
+
+def _context(doing: str, args: tuple[object, ...]) -> str:
+    # Formatted only when a call fails: the happy path stays cheap.
+    return doing.format(entity=getattr(args[0], "entity", "entry"))
 
 
 # Filter value types, chosen from the column: ids and flags accept what callers pass.
@@ -188,6 +195,27 @@ class Repository(Generic[R]):
         ]
         return select(*columns).order_by(cls.key())
 
+    @classmethod
+    def _cached(cls, name: tuple[object, ...], build: Callable[[], T]) -> T:
+        """A statement built once per repository class and shape, then reused.
+
+        Reusing the object lets SQLAlchemy keep its cache key and compiled form;
+        values always travel as bound parameters.
+        """
+        cache = cls.__dict__.get("_statements")
+        if cache is None:
+            cache = {}
+            setattr(cls, "_statements", cache)  # noqa: B010 - one cache per subclass
+        statement = cache.get(name)
+        if statement is None:
+            statement = cache[name] = build()
+        return cast(T, statement)
+
+    def _by_id(self) -> Select[Any]:
+        return self._cached(
+            ("get",), lambda: self._selection().where(self.key() == bindparam("entry_id"))
+        )
+
     def _records(self, result: Iterable[Any]) -> list[R]:
         record: Any = self.record
         return [record.model_validate(dict(row._mapping)) for row in result]
@@ -209,7 +237,7 @@ class Repository(Generic[R]):
         return validated
 
     def _fetch(self, connection: Connection, entry_id: int) -> R:
-        rows = self._records(connection.execute(self._selection().where(self.key() == entry_id)))
+        rows = self._records(connection.execute(self._by_id(), {"entry_id": entry_id}))
         if not rows:
             raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")
         return rows[0]
@@ -223,21 +251,28 @@ class Repository(Generic[R]):
 
     def _find(self, **filters: object) -> list[R]:
         """Rows matching every filter that is not None, in id order."""
-        statement = self._selection()
+        wanted: dict[str, object] = {}
         for name, value in filters.items():
             if value is None:
                 continue
             column = self.table.columns[name]
             try:
-                wanted = _FILTER_TYPES[_filter_kind(column)].validate_python(value)
+                wanted[name] = _FILTER_TYPES[_filter_kind(column)].validate_python(value)
             except ValidationError as error:
                 raise InvalidEntry(f"filter {name}: {explain(error)}") from error
-            statement = statement.where(column == wanted)
+        names = tuple(wanted)
+        statement = self._cached(
+            ("find", *names),
+            lambda: self._selection().where(
+                *(self.table.columns[name] == bindparam(name) for name in names)
+            ),
+        )
         with self._runner.reading() as connection:
-            return self._records(connection.execute(statement))
+            return self._records(connection.execute(statement, wanted))
 
     def _insert(self, connection: Connection, values: Mapping[str, Any]) -> int:
-        key = connection.execute(insert(self.table).values(**values)).inserted_primary_key
+        statement = self._cached(("insert",), lambda: insert(self.table))
+        key = connection.execute(statement, dict(values)).inserted_primary_key
         assert key is not None
         return int(key[0])
 
@@ -253,7 +288,18 @@ class Repository(Generic[R]):
 
     def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         """Update one row; a missing id is EntryDoesNotExist."""
-        statement = self.table.update().where(self.key() == entry_id).values(**values)
-        result: CursorResult[Any] = connection.execute(statement)
+        names = tuple(sorted(values))
+        statement = self._cached(
+            ("update", *names),
+            lambda: (
+                self.table.update()
+                .where(self.key() == bindparam("_entry_id"))
+                .values({name: bindparam(f"_set_{name}") for name in names})
+            ),
+        )
+        parameters = {f"_set_{name}": value for name, value in values.items()}
+        result: CursorResult[Any] = connection.execute(
+            statement, {"_entry_id": entry_id, **parameters}
+        )
         if result.rowcount != 1:
             raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")
