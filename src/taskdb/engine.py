@@ -17,6 +17,7 @@ from taskdb.stores import StoreSpec
 # Execution option that marks a connection as read-only: SQLite then takes no write lock.
 READ_ONLY = "taskdb_read_only"
 BUSY_TIMEOUT_MS = 30_000
+SERVER_POOL_RECYCLE_S = 1_800
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -40,11 +41,16 @@ def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.
         connect_args = {"options": "-c timezone=UTC"}
-        return sa_create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)
+        return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
     if backend in ("mysql", "mariadb"):
         connect_args = {"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"}
-        return sa_create_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)
+        return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
     return sa_create_engine(url, **kwargs)
+
+
+def _server_pool(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # No pre-ping (a round trip per call); recycle before servers drop idle connections.
+    return {"pool_recycle": SERVER_POOL_RECYCLE_S, **kwargs}
 
 
 def _sqlite_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:

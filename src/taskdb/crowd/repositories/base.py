@@ -278,13 +278,27 @@ class Repository(Generic[R]):
 
     def _insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert rows in one transaction; ids come back in the order the rows were given."""
-        statement = insert(self.table).returning(self.key(), sort_by_parameter_order=True)
-        ids: list[int] = []
+        if not rows:
+            return []
         with self._runner.writing() as connection:
+            if connection.dialect.name == "sqlite":
+                return self._insert_many_sqlite(connection, rows)
+            statement = self._cached(
+                ("insert_returning",),
+                lambda: insert(self.table).returning(self.key(), sort_by_parameter_order=True),
+            )
+            ids: list[int] = []
             for start in range(0, len(rows), BULK_CHUNK):
                 result = connection.execute(statement, rows[start : start + BULK_CHUNK])
                 ids.extend(int(value) for value in result.scalars())
-        return ids
+            return ids
+
+    def _insert_many_sqlite(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        # One executemany: SQLite cannot order RETURNING rows, so SQLAlchemy would send one
+        # INSERT per row. Under the write lock AUTOINCREMENT hands out consecutive ids.
+        connection.execute(self._cached(("insert",), lambda: insert(self.table)), rows)
+        last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
 
     def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         """Update one row; a missing id is EntryDoesNotExist."""
