@@ -8,6 +8,7 @@ offers no code at all.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -150,3 +151,8 @@ def translated(context: str = "") -> Iterator[None]:
         yield
     except sa_exc.SQLAlchemyError as error:
         raise translate(error, context) from error
+    except sqlite3.Error as error:  # raised by the driver outside SQLAlchemy's wrapping
+        raise translate(sa_exc.DBAPIError(None, None, error), context) from error
+    except OverflowError as error:  # an int too large for the driver to bind
+        prefix = f"{context}: " if context else ""
+        raise InvalidEntry(f"{prefix}a number is out of the range a database can store") from error

@@ -33,7 +33,14 @@ def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
             return
         # flock on a sidecar: closing any descriptor of the database itself would drop
         # SQLite's own POSIX locks held by this process.
-        with lock_file_for(path).open("a") as handle:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = lock_file_for(path).open("a")
+        except OSError as error:
+            raise DatabaseError(
+                f"cannot create the migration lock beside {path}: {error}"
+            ) from error
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

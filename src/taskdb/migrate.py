@@ -102,6 +102,10 @@ def read_status(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
     """Classify the database without writing to it."""
     head = head_revision(spec)
     url = public_url(engine)
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None and not path.exists():
+        # Connecting would create the file: a missing file is fresh, and stays missing.
+        return DatabaseStatus(spec.name, url, State.FRESH, None, head, None, "no file yet")
     try:
         with translated(f"reading the {spec.name} database"), engine.connect() as connection:
             connection = connection.execution_options(**{READ_ONLY: True})
