@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from taskdb.engine import sqlite_path
-from taskdb.errors import DatabaseError
+from taskdb.errors import DatabaseError, translated
 from taskdb.stores import StoreSpec
 
 LOCK_TIMEOUT_S = 600
@@ -47,26 +47,40 @@ def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
-    key = f"taskdb:{spec.name}"
-    with engine.connect() as connection:
-        if backend == "postgresql":
-            lock_id = zlib.crc32(key.encode())
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
-            connection.commit()
+    # MySQL's named locks are server-wide: name the database too (64 characters at most).
+    key = f"taskdb:{spec.name}:{engine.url.database or ''}"[:64]
+    with translated("taking the migration lock"):
+        connection = engine.connect()
+        try:
+            _acquire(connection, backend, key)
+        except BaseException:
+            connection.close()
+            raise
+    try:
+        yield
+    finally:
+        with translated("releasing the migration lock"):
             try:
-                yield
+                _release(connection, backend, key)
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
-                connection.commit()
-        elif backend in ("mysql", "mariadb"):
-            got = connection.execute(
-                text("SELECT GET_LOCK(:k, :t)"), {"k": key, "t": LOCK_TIMEOUT_S}
-            ).scalar_one()
-            if got != 1:
-                raise DatabaseError(f"could not take the migration lock {key!r} in time")
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
-        else:
-            yield
+                connection.close()
+
+
+def _acquire(connection: Connection, backend: str, key: str) -> None:
+    if backend == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": zlib.crc32(key.encode())})
+    elif backend in ("mysql", "mariadb"):
+        got = connection.execute(
+            text("SELECT GET_LOCK(:k, :t)"), {"k": key, "t": LOCK_TIMEOUT_S}
+        ).scalar_one()
+        if got != 1:
+            raise DatabaseError(f"could not take the migration lock {key!r} in time")
+    connection.commit()
+
+
+def _release(connection: Connection, backend: str, key: str) -> None:
+    if backend == "postgresql":
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": zlib.crc32(key.encode())})
+    elif backend in ("mysql", "mariadb"):
+        connection.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
+    connection.commit()

@@ -102,10 +102,36 @@ def test_foreign_and_newer_databases_fail(
     assert "quantum_9999" in out
 
 
-def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_command_line_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["status", "--store", "nope"])
     assert exited.value.code == 2
+
+    code, out = _run(capsys, "status", "--url", "not a url")
+    assert (code, "is not a database URL" in out) == (2, True)
+    code, out = _run(capsys, "upgrade", "no_such_revision", "--url", f"sqlite:///{tmp_path / 'x'}")
+    assert (code, "no_such_revision" in out) == (2, True)
+
+
+def test_missing_files_are_reported_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "seed.db"
+
+    code, out = _run(capsys, "adopt", str(missing))
+    assert (code, "no such file" in out) == (EXIT_FAILED, True)
+    code, out = _run(capsys, "status", "--url", f"sqlite:///{missing}")
+    assert (code, "state:          fresh" in out) == (EXIT_ACTION_NEEDED, True)
+
+    assert not missing.parent.exists()
+
+
+def test_unreachable_server_is_a_clean_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    code, out = _run(capsys, "upgrade", "--url", url)
+    assert code == EXIT_FAILED
+    assert out.startswith("taskdb: ")
+    assert "Traceback" not in out
 
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
