@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from engines import Target
+from seed_files import make_crowd_seed_file
 
 from taskdb.migrate import head_revision
 from taskdb.stores import CROWD, QUANTUM, StoreSpec
@@ -43,3 +44,15 @@ def test_shell_upgrade_check_downgrade_upgrade(target: Target, spec: StoreSpec) 
     heads = _alembic(spec, url, "heads")
     assert heads.stdout.count("(head)") == 1
     assert head_revision(spec) in heads.stdout
+
+
+def test_shell_upgrade_of_a_seed_file_points_at_adopt(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    before = path.read_bytes()
+
+    done = _alembic(CROWD, f"sqlite:///{path}", "upgrade", "head")
+
+    assert done.returncode != 0
+    assert "made by the seed code" in done.stdout
+    assert "taskdb adopt --store crowd" in done.stdout
+    assert path.read_bytes() == before

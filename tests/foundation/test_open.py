@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from engines import Target
 from process_workers import open_at_once
 from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 import taskdb
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseBehind, DatabaseTooNew, SchemaMismatch
+from taskdb.errors import DatabaseBehind, DatabaseError, DatabaseTooNew, SchemaMismatch
 from taskdb.migrate import (
     State,
+    alembic_config,
     backup_path,
     baseline_revision,
     expected_sqlite_shape,
@@ -258,3 +260,83 @@ def test_sigkill_during_an_upgrade_leaves_the_old_revision(sqlite_target: Target
     assert "half_done" not in tables
     assert "half_done_flag" not in project_columns
     _head_shape_holds(path)
+
+
+REBUILD_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("units", recreate="always") as batch:
+        batch.add_column(sa.Column("note", sa.Text))
+    {extra}
+
+
+def downgrade():
+    pass
+"""
+
+
+def _upgrade_with_extra_revision(url: str, tmp_path: Path, extra: str) -> None:
+    versions = tmp_path / "extra_versions"
+    versions.mkdir()
+    (versions / "crowd_rebuild_test.py").write_text(
+        REBUILD_REVISION.format(
+            revision="crowd_rebuild_test", down=head_revision(CROWD), extra=extra
+        )
+    )
+    packaged = Path(taskdb.__file__).parent / "migrations" / "crowd" / "versions"
+    engine = create_engine(url, CROWD)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(CROWD, connection=connection)
+            config.set_main_option("path_separator", "os")
+            config.set_main_option("version_locations", f"{packaged}{os.pathsep}{versions}")
+            command.upgrade(config, "heads")
+    finally:
+        engine.dispose()
+
+
+def test_a_table_rebuilding_revision_runs_on_a_populated_file(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    open_engine(CROWD, _url(path)).dispose()
+    units_before = dump(path, ("units",))["units"]
+
+    _upgrade_with_extra_revision(_url(path), tmp_path, extra="pass")
+
+    connection = sqlite3.connect(path)
+    try:
+        version = connection.execute("SELECT version_num FROM taskdb_crowd_version").fetchall()
+        rows = connection.execute("SELECT unit_id, agent_id, worker_id, note FROM units").fetchall()
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        connection.close()
+    assert version == [("crowd_rebuild_test",)]
+    assert rows == [(1, 1, 1, None)]
+    assert len(units_before) == 1
+
+
+def test_a_revision_that_leaves_dangling_references_is_rolled_back(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    open_engine(CROWD, _url(path)).dispose()
+    before = dump(path, CROWD.baseline_tables)
+
+    with pytest.raises(DatabaseError, match="dangling references"):
+        _upgrade_with_extra_revision(
+            _url(path), tmp_path, extra='op.execute("UPDATE units SET agent_id = 999")'
+        )
+
+    assert _version(path) == [(head_revision(CROWD),)]
+    assert dump(path, CROWD.baseline_tables) == before
+    engine = create_engine(_url(path), CROWD)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

@@ -6,10 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from alembic import context
-from sqlalchemy import MetaData
+from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import Connection
 
 from taskdb.engine import create_engine, is_sqlite
+from taskdb.errors import DatabaseError
+from taskdb.locking import migration_lock
 from taskdb.schema import install_reflection_hook
 from taskdb.stores import StoreSpec
 
@@ -48,10 +52,25 @@ def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
         return
     engine = create_engine(url, spec)
     try:
-        with engine.connect() as connection:
+        with migration_lock(engine, spec), engine.connect() as connection:
+            _refuse_legacy(connection, spec)
             _run_online(connection, options)
     finally:
         engine.dispose()
+
+
+def _refuse_legacy(connection: Connection, spec: StoreSpec) -> None:
+    """Alembic alone would fail on existing tables: point at the command that adopts them."""
+    url = connection.engine.url.render_as_string(hide_password=True)
+    tables = set(inspect(connection).get_table_names())
+    if spec.version_table not in tables and tables & set(spec.baseline_tables):
+        connection.rollback()
+        raise CommandError(
+            f"the {spec.name} database at {url} was made by the seed code (its tables exist, "
+            f"without {spec.version_table}); run `taskdb adopt --store {spec.name} "
+            f"--url '{url}'`, which checks its schema and stamps it in place"
+        )
+    connection.rollback()
 
 
 def _only_tables_of(metadata: MetaData) -> IncludeName:
@@ -77,6 +96,35 @@ def _skip_server_only_columns(
 
 
 def _run_online(connection: Connection, options: dict[str, Any]) -> None:
-    context.configure(connection=connection, transaction_per_migration=True, **options)
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch migrations copy and drop tables that others reference; checked per revision.
+        _set_sqlite_foreign_keys(connection, enabled=False)
+        options = {**options, "on_version_apply": _refuse_dangling_references}
+    try:
+        context.configure(connection=connection, transaction_per_migration=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            _set_sqlite_foreign_keys(connection, enabled=True)
+
+
+def _set_sqlite_foreign_keys(connection: Connection, *, enabled: bool) -> None:
+    if connection.in_transaction():
+        connection.commit()  # the pragma is ignored inside a transaction
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")
+
+
+def _refuse_dangling_references(ctx: MigrationContext, step: Any, **_: Any) -> None:
+    """Run inside each revision's transaction: a revision that broke a reference rolls back."""
+    assert ctx.connection is not None
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        shown = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
+        raise DatabaseError(
+            f"revision {step.up_revision_id or step.down_revision_ids} left {len(broken)} "
+            f"dangling references ({shown}); it was rolled back"
+        )
