@@ -206,3 +206,8 @@ def test_seed_constants_that_still_mean_something() -> None:
     assert quantum.TERMINAL_STATUSES == ("success", "failed", "cancelled")
     with pytest.raises(AttributeError, match="Alembic"):
         _ = quantum.MIGRATIONS
+
+
+def test_from_dict_refuses_what_is_not_a_mapping() -> None:
+    with pytest.raises(InvalidEntry, match="mapping"):
+        TaskInfo.from_dict(None)  # type: ignore[arg-type]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from quantum_seedfile import SEED_ROWS, UNIC, SeedReader, dump, header, make_seed_file
 
 import taskdb.quantum.store as store_module
-from taskdb.errors import ForeignDatabase
+from taskdb.errors import ForeignDatabase, TaskdbError
 from taskdb.migrate import State, expected_sqlite_shape, head_revision, read_status
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
 from taskdb.sqlite_shape import describe
@@ -212,3 +214,46 @@ def test_clear_all_of_an_adopted_seed_file_starts_a_taskdb_file(tmp_path: Path) 
     assert store.list() == []
     assert header(tmp_path / "tasks.sqlite") == (UNIC, 1)
     store.close()
+
+
+def test_another_stores_clear_all_is_noticed_not_written_past(tmp_path: Path) -> None:
+    first = TaskStore(tmp_path)
+    second = TaskStore(tmp_path)
+    first.save(TaskInfo("kept-before", "sim"))
+
+    second.clear_all()
+    first.save(TaskInfo("after-clear", "sim"))
+
+    fresh = TaskStore(tmp_path)
+    assert [task.task_id for task in fresh.list()] == ["after-clear"]
+    assert [task.task_id for task in first.list()] == ["after-clear"]
+    for store in (first, second, fresh):
+        store.close()
+
+
+def test_saves_racing_clear_all_raise_only_taskdb_errors(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path)
+    stop = threading.Event()
+    unexpected: list[BaseException] = []
+
+    def keep_saving() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                store.save(TaskInfo(f"t{n}", "sim"))
+            except TaskdbError:
+                pass  # a save that lands between a delete and the reopen may fail cleanly
+            except BaseException as error:  # pragma: no cover - the failure being tested
+                unexpected.append(error)
+
+    worker = threading.Thread(target=keep_saving)
+    worker.start()
+    for _ in range(20):
+        store.clear_all()
+        time.sleep(0.005)
+    stop.set()
+    worker.join(timeout=30)
+    store.close()
+
+    assert unexpected == []

@@ -34,6 +34,11 @@ TERMINAL_STATUSES: tuple[str, ...] = ("success", "failed", "cancelled")
 
 KNOWN_STATUSES: tuple[str, ...] = tuple(status.value for status in TaskStatus)
 
+# shots is an INTEGER column: 32 bits on PostgreSQL and MariaDB, so on every engine alike.
+MAX_SHOTS = 2**31 - 1
+# LIMIT takes a signed 64-bit number on every engine.
+MAX_LIMIT = 2**63 - 1
+
 
 def _now() -> str:
     return datetime.now().isoformat()
@@ -93,6 +98,8 @@ class TaskInfo(BaseModel):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskInfo:
         """Build from a dict such as ``to_dict`` returns."""
+        if not isinstance(data, Mapping):
+            raise InvalidEntry(f"from_dict takes a mapping of TaskInfo fields, got {data!r}")
         return cls(**data)
 
 
@@ -116,10 +123,8 @@ def normalize_status(status: object, what: str = "status") -> str:
 
 
 def normalize_statuses(statuses: Iterable[object], what: str) -> list[str]:
-    if isinstance(statuses, str | bytes):
-        raise InvalidEntry(
-            f"{what} must be a collection of statuses, not the one string {statuses!r}"
-        )
+    if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
+        raise InvalidEntry(f"{what} must be a collection of statuses, got {statuses!r}")
     return [normalize_status(status, what) for status in statuses]
 
 
@@ -133,8 +138,8 @@ def check_key(value: object, what: str) -> str:
 def check_limit(limit: object) -> int | None:
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidEntry(f"limit must be None or an int >= 0, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise InvalidEntry(f"limit must be None or an int from 0 to {MAX_LIMIT}, got {limit!r}")
     return limit
 
 
@@ -152,8 +157,8 @@ def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
     if not isinstance(info, TaskInfo):
         raise InvalidEntry(f"save() takes a TaskInfo, got {type(info).__name__}")
     shots = info.shots
-    if isinstance(shots, bool) or not isinstance(shots, int):
-        raise InvalidEntry(f"shots must be an int, got {shots!r}")
+    if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_SHOTS:
+        raise InvalidEntry(f"shots must be an int from 0 to {MAX_SHOTS}, got {shots!r}")
     submit_time = info.submit_time
     if not isinstance(submit_time, str) or not submit_time or "\x00" in submit_time:
         raise InvalidEntry(

@@ -112,23 +112,47 @@ class TaskStore:
             self._engine: Engine | None = None
             self._reader: Engine | None = None
             self._upsert: sa.Executable | None = None
+            self._identity: tuple[int, int] | None = None
             # Open now, as the seed does, so a foreign file is refused at construction.
             self._writer()
 
     # -- engine -------------------------------------------------------------
 
-    def _writer(self) -> Engine:
+    def _open(self) -> tuple[Engine, sa.Executable]:
+        """The engine and its upsert, taken together so a concurrent clear_all cannot split them.
+
+        A file replaced or removed behind the store's back (another store's clear_all)
+        is noticed here and opened afresh, instead of writing to the deleted file.
+        """
         with self._lock:
-            if self._engine is None:
+            if self._engine is not None and self._file_changed():
+                self.close()
+            if self._engine is None or self._upsert is None:
                 engine = open_engine(QUANTUM, self._url)
                 self._upsert = _upsert(engine.dialect.name)
                 self._reader = engine.execution_options(**{READ_ONLY: True})
                 self._engine = engine
-            return self._engine
+                self._identity = self._file_identity()
+            return self._engine, self._upsert
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.db_path is None:
+            return None
+        try:
+            found = os.stat(self.db_path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def _file_changed(self) -> bool:
+        return self.db_path is not None and self._file_identity() != self._identity
+
+    def _writer(self) -> Engine:
+        return self._open()[0]
 
     def _read_engine(self) -> Engine:
         with self._lock:
-            self._writer()
+            self._open()
             assert self._reader is not None
             return self._reader
 
@@ -175,14 +199,10 @@ class TaskStore:
         with translated("saving a task"):
             now = datetime.now().isoformat()
             row = to_row(task_info, now)
-            engine = self._writer()
+            engine, upsert = self._open()
             with engine.begin() as connection:
-                connection.execute(self._statement(), row)
+                connection.execute(upsert, row)
             task_info.update_time = now
-
-    def _statement(self) -> sa.Executable:
-        assert self._upsert is not None
-        return self._upsert
 
     def get(self, task_id: str) -> TaskInfo | None:
         """The task with this id, or None."""
