@@ -225,3 +225,18 @@ def test_one_store_shared_by_eight_threads(sqlite_target: Any) -> None:
     assert rows["granted_qualifications"] == created["grants"] + 1
     done = [u for u in snapshot(url)["units"] if u[5] == "completed"]
     assert len(done) == created["units"]
+
+
+def test_writing_through_the_store_inside_a_unit_of_work_fails_fast(store: CrowdStore) -> None:
+    started = time.monotonic()
+    with store.unit_of_work() as work:
+        work.projects.new("inside")
+        with pytest.raises(InvalidEntry, match="write through the repositories it yields"):
+            store.projects.new("beside")
+        with pytest.raises(InvalidEntry, match="second unit of work"), store.unit_of_work():
+            pass
+        assert store.projects.find() == []  # reads still work; the block is not committed yet
+        work.projects.new("still-usable")
+    assert time.monotonic() - started < 10
+    assert [p.project_name for p in store.projects.find()] == ["inside", "still-usable"]
+    store.projects.new("after")

@@ -59,7 +59,8 @@ class CrowdStore(CrowdRepositories):
     def __init__(self, url: str | None = None, *, providers: ProviderRegistry | None = None):
         with translated("opening the crowd store"):
             self.engine: Engine = open_engine(CROWD, url)
-        super().__init__(AutocommitRunner(self.engine), providers or PROVIDERS)
+        self._runner = AutocommitRunner(self.engine)
+        super().__init__(self._runner, providers or PROVIDERS)
 
     @property
     def url(self) -> str:
@@ -69,7 +70,11 @@ class CrowdStore(CrowdRepositories):
     @contextmanager
     def unit_of_work(self) -> Iterator[CrowdRepositories]:
         """Repositories on one transaction: committed at the end, rolled back on an error."""
-        with translated("running a crowd unit of work"), self.engine.begin() as connection:
+        with (
+            self._runner.held_by_unit_of_work(),
+            translated("running a crowd unit of work"),
+            self.engine.begin() as connection,
+        ):
             yield CrowdRepositories(TransactionRunner(connection), self.providers)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ leaves the transaction as it was).
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar, cast
@@ -63,15 +64,36 @@ class Runner(Protocol):
     def reading(self) -> AbstractContextManager[Connection]: ...
 
 
+_WRITE_IN_UNIT_OF_WORK = (
+    "inside store.unit_of_work(), write through the repositories it yields "
+    "(work.units.new(...)), not through the store or a second unit of work: "
+    "on SQLite that write would wait for the unit of work's own lock"
+)
+
+
 class AutocommitRunner:
     """Each call in its own transaction, committed when the call returns."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        # Readers begin DEFERRED on SQLite, so they never wait for the write lock.
+        # Readers take no write lock on SQLite, so they never wait for a writer.
         self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._units_of_work = threading.local()
+
+    @contextmanager
+    def held_by_unit_of_work(self) -> Iterator[None]:
+        """Mark this thread as inside a unit of work, where the store itself must not write."""
+        if getattr(self._units_of_work, "active", False):
+            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
+        self._units_of_work.active = True
+        try:
+            yield
+        finally:
+            self._units_of_work.active = False
 
     def writing(self) -> AbstractContextManager[Connection]:
+        if getattr(self._units_of_work, "active", False):
+            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
         return self._engine.begin()
 
     @contextmanager
