@@ -82,3 +82,21 @@ def test_another_stores_file_is_refused(sqlite_target: Target) -> None:
     with pytest.raises(ForeignDatabase, match="crowd store"):
         open_engine(CROWD, url)
     assert _digest(path) == before
+
+
+def test_a_foreign_wal_file_in_use_is_refused_without_touching_it(tmp_path: Path) -> None:
+    path = tmp_path / "busy.sqlite"
+    owner = sqlite3.connect(path, isolation_level=None)
+    owner.execute("PRAGMA application_id = 0x0BADF00D")
+    owner.execute("PRAGMA journal_mode = WAL")
+    owner.execute("PRAGMA wal_autocheckpoint = 0")  # its writes stay in the -wal file
+    owner.execute("CREATE TABLE notes (body TEXT)")
+    owner.execute("INSERT INTO notes VALUES ('kept in the log')")
+    wal = path.with_name(path.name + "-wal")
+    before = (_digest(path), _digest(wal))
+    try:
+        with pytest.raises(ForeignDatabase, match="0x0badf00d"):
+            open_engine(CROWD, f"sqlite:///{path}")
+        assert (_digest(path), _digest(wal)) == before
+    finally:
+        owner.close()
