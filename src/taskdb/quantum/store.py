@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import threading
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -59,6 +61,30 @@ def default_cache_dir() -> Path:
     if DEFAULT_CACHE_DIR is not _IMPORTED_DEFAULT_CACHE_DIR:
         return DEFAULT_CACHE_DIR
     return Path.home() / ".uniqc" / "cache"
+
+
+# Statements are built once and reused, so SQLAlchemy keeps their compiled form.
+_GET = sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id"))
+
+
+def _where(filters: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    return [TASKS.c[name] == sa.bindparam(name) for name in filters]
+
+
+@functools.cache
+def _list_query(dialect: str, filters: tuple[str, ...], limited: bool) -> sa.Select[Any]:
+    tiebreak = "rowid" if dialect == "sqlite" else _SERVER_INSERT_ORDER
+    query = (
+        sa.select(*_COLUMNS)
+        .where(*_where(filters))
+        .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
+    )
+    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
+
+
+@functools.cache
+def _count_query(filters: tuple[str, ...]) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(TASKS).where(*_where(filters))
 
 
 def _upsert(dialect: str) -> sa.Executable:
@@ -209,9 +235,8 @@ class TaskStore:
         with translated("reading a task"):
             if not isinstance(task_id, str):
                 raise InvalidEntry(f"task_id must be a string, got {task_id!r}")
-            query = sa.select(*_COLUMNS).where(TASKS.c.task_id == task_id)
             with self._read_engine().connect() as connection:
-                row = connection.execute(query).mappings().first()
+                row = connection.execute(_GET, {"task_id": task_id}).mappings().first()
             return from_row(row) if row is not None else None
 
     def list(
@@ -223,36 +248,30 @@ class TaskStore:
     ) -> builtins.list[TaskInfo]:
         """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
         with translated("listing tasks"):
-            reader = self._read_engine()
-            tiebreak = "rowid" if reader.dialect.name == "sqlite" else _SERVER_INSERT_ORDER
-            query = (
-                sa.select(*_COLUMNS)
-                .where(*self._filters(status, backend))
-                .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
-            )
+            values = self._filter_values(status, backend)
             checked_limit = check_limit(limit)
+            reader = self._read_engine()
+            query = _list_query(reader.dialect.name, tuple(values), checked_limit is not None)
             if checked_limit is not None:
-                query = query.limit(checked_limit)
+                values["limit"] = checked_limit
             with reader.connect() as connection:
-                return [from_row(row) for row in connection.execute(query).mappings()]
+                return [from_row(row) for row in connection.execute(query, values).mappings()]
 
     def count(self, *, status: str | None = None, backend: str | None = None) -> int:
         """How many tasks match the filters."""
         with translated("counting tasks"):
-            query = (
-                sa.select(sa.func.count()).select_from(TASKS).where(*self._filters(status, backend))
-            )
+            values = self._filter_values(status, backend)
             with self._read_engine().connect() as connection:
-                return int(connection.execute(query).scalar_one())
+                return int(connection.execute(_count_query(tuple(values)), values).scalar_one())
 
     @staticmethod
-    def _filters(status: object, backend: object) -> builtins.list[sa.ColumnElement[bool]]:
-        filters: builtins.list[sa.ColumnElement[bool]] = []
+    def _filter_values(status: object, backend: object) -> dict[str, object]:
+        values: dict[str, object] = {}
         if status is not None:
-            filters.append(TASKS.c.status == normalize_status(status))
+            values["status"] = normalize_status(status)
         if backend is not None:
-            filters.append(TASKS.c.backend == check_key(backend, "backend"))
-        return filters
+            values["backend"] = check_key(backend, "backend")
+        return values
 
     def delete(self, task_id: str) -> bool:
         """Remove one task; True if it existed."""
