@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import TypeAdapter
-from sqlalchemy import Insert, delete, select
+from sqlalchemy import Insert, bindparam, delete, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 from taskdb.crowd.models import GrantedQualification, Qualification
 from taskdb.crowd.records import (
@@ -65,15 +62,18 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             Grant, {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
         ).model_dump()
         with self._runner.writing() as connection:
-            connection.execute(self._upsert(connection, values))
+            dialect = connection.dialect.name
+            connection.execute(
+                self._cached(("upsert", dialect), lambda: self._upsert(dialect)), values
+            )
 
-    def _upsert(self, connection: Connection, values: dict[str, Any]) -> Insert:
-        dialect = connection.dialect.name
+    def _upsert(self, dialect: str) -> Insert:
+        """The one-statement grant for this dialect; values are bound at execution."""
         if dialect in ("mysql", "mariadb"):
-            on_mysql = mysql.insert(self.table).values(**values)
+            on_mysql = mysql.insert(self.table)
             return on_mysql.on_duplicate_key_update(value=on_mysql.inserted.value)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.table).values(**values)
+        statement = insert(self.table)
         return statement.on_conflict_do_update(
             index_elements=[self.table.c.worker_id, self.table.c.qualification_id],
             set_={"value": statement.excluded.value},
@@ -87,12 +87,17 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         wanted = self._validated(
             Grant, {"qualification_id": qualification_id, "worker_id": worker_id}
         )
-        statement = self._selection().where(
-            self.table.c.qualification_id == wanted.qualification_id,
-            self.table.c.worker_id == wanted.worker_id,
+        statement = self._cached(
+            ("get_grant",),
+            lambda: self._selection().where(
+                self.table.c.qualification_id == bindparam("qualification_id"),
+                self.table.c.worker_id == bindparam("worker_id"),
+            ),
         )
         with self._runner.reading() as connection:
-            rows = self._records(connection.execute(statement))
+            rows = self._records(
+                connection.execute(statement, wanted.model_dump(exclude={"value"}))
+            )
         if not rows:
             raise EntryDoesNotExist(
                 f"worker {wanted.worker_id} has no grant of qualification {wanted.qualification_id}"
@@ -116,9 +121,13 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         wanted = self._validated(
             Grant, {"qualification_id": qualification_id, "worker_id": worker_id}
         )
-        statement = delete(self.table).where(
-            self.table.c.qualification_id == wanted.qualification_id,
-            self.table.c.worker_id == wanted.worker_id,
+        statement = self._cached(
+            ("revoke",),
+            lambda: delete(self.table).where(
+                self.table.c.qualification_id == bindparam("qualification_id"),
+                self.table.c.worker_id == bindparam("worker_id"),
+            ),
         )
         with self._runner.writing() as connection:
-            return bool(connection.execute(statement).rowcount)
+            parameters = wanted.model_dump(exclude={"value"})
+            return bool(connection.execute(statement, parameters).rowcount)
