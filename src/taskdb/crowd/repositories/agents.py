@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Update, bindparam
+
 from taskdb.crowd.models import Agent, OnboardingAgent, Unit
 from taskdb.crowd.records import (
     AgentRecord,
@@ -48,20 +50,14 @@ class AgentRepository(Repository[AgentRecord]):
                 "provider_type": provider_type,
             },
         )
-        units = table_of(Unit)
         with self._runner.writing() as connection:
             agent_id = self._insert(
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
             )
             # The agent's foreign key already refused a missing unit, so this updates one row.
             connection.execute(
-                units.update()
-                .where(units.c.unit_id == values.unit_id)
-                .values(
-                    status=UnitStatus.ASSIGNED.value,
-                    agent_id=agent_id,
-                    worker_id=values.worker_id,
-                )
+                self._cached(("assign_unit",), _assign_unit),
+                {"unit": values.unit_id, "agent": agent_id, "worker": values.worker_id},
             )
             return agent_id
 
@@ -147,3 +143,16 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
             task_run_id=task_run_id,
             task_type=task_type,
         )
+
+
+def _assign_unit() -> Update:
+    units = table_of(Unit)
+    return (
+        units.update()
+        .where(units.c.unit_id == bindparam("unit"))
+        .values(
+            status=UnitStatus.ASSIGNED.value,
+            agent_id=bindparam("agent"),
+            worker_id=bindparam("worker"),
+        )
+    )
