@@ -10,6 +10,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -199,8 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_revisions_as_they_run() -> None:
+    """Alembic names each revision it applies at INFO: show those lines as progress."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    if not any(getattr(h, "taskdb_progress", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("... %(message)s"))
+        handler.addFilter(lambda record: record.getMessage().startswith("Running "))
+        handler.taskdb_progress = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _show_revisions_as_they_run()
     spec = STORES[args.store]
     try:
         code: int = args.handler(args, spec)

@@ -100,7 +100,12 @@ def _run_online(connection: Connection, options: dict[str, Any]) -> None:
     if sqlite:
         # Batch migrations copy and drop tables that others reference; checked per revision.
         _set_sqlite_foreign_keys(connection, enabled=False)
-        options = {**options, "on_version_apply": _refuse_dangling_references}
+        # SQLite's DDL is transactional: each revision, version row included, commits or not.
+        options = {
+            **options,
+            "on_version_apply": _refuse_dangling_references,
+            "transactional_ddl": True,
+        }
     try:
         context.configure(connection=connection, transaction_per_migration=True, **options)
         with context.begin_transaction():
