@@ -178,10 +178,7 @@ def adopt(engine: Engine, spec: StoreSpec, progress: Progress | None = None) -> 
 
 def _adopt_locked(engine: Engine, spec: StoreSpec, progress: Progress | None) -> None:
     if not is_sqlite(engine):
-        raise SchemaMismatch(
-            f"{public_url(engine)} holds {spec.name} tables without a version table; "
-            "taskdb adopts only SQLite files made by the seed code"
-        )
+        raise SchemaMismatch(_LEGACY_ON_SERVER.format(url=public_url(engine), store=spec.name))
     with translated(f"adopting the {spec.name} database"):
         with engine.connect() as connection:
             found = describe(connection, spec.baseline_tables)
@@ -207,6 +204,13 @@ def _adopt_locked(engine: Engine, spec: StoreSpec, progress: Progress | None) ->
             enable_wal(cast(sqlite3.Connection, raw.driver_connection))
         finally:
             raw.close()
+
+
+_LEGACY_ON_SERVER = (
+    "{url} holds {store} tables but no taskdb version table; taskdb adopts only SQLite "
+    "files made by the seed code. Create the schema in an empty database "
+    "(`taskdb upgrade --store {store} --url ...`) and move the rows with `taskdb copy`"
+)
 
 
 def _mismatch_message(engine: Engine, spec: StoreSpec, comparison: Comparison) -> str:
@@ -277,6 +281,8 @@ def prepare(engine: Engine, spec: StoreSpec, progress: Progress | None = None) -
     if status.state is State.CURRENT:
         return status
     _refuse_unusable(status, spec)
+    if not is_sqlite(engine) and status.state is State.LEGACY:
+        raise SchemaMismatch(_LEGACY_ON_SERVER.format(url=status.url, store=spec.name))
     if not is_sqlite(engine):
         raise DatabaseBehind(
             f"the {spec.name} database at {status.url} is {status.state.value} "

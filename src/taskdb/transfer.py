@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import READ_ONLY, create_engine
-from taskdb.errors import DatabaseMismatch, translated
-from taskdb.migrate import Progress, prepare
+from taskdb.errors import DatabaseMismatch, EntryDoesNotExist, translated
+from taskdb.migrate import Progress, State, prepare, read_status
 from taskdb.quantum.models import QuantumBase
 from taskdb.stores import CROWD, StoreSpec
 
@@ -34,13 +34,30 @@ def copy_database(
     source = create_engine(source_url, spec)
     target = create_engine(target_url, spec)
     try:
-        prepare(source, spec)
+        _require_current_source(source, spec)
         prepare(target, spec)
         with translated(f"copying the {spec.name} store"):
             return _copy(spec, source, target, progress)
     finally:
         source.dispose()
         target.dispose()
+
+
+def _require_current_source(source: Engine, spec: StoreSpec) -> None:
+    """The source is only read: it must exist and be at head already."""
+    status = read_status(source, spec)
+    if status.state is State.CURRENT:
+        return
+    if status.state is State.FRESH:
+        raise EntryDoesNotExist(f"there is no {spec.name} database at {status.url} to copy from")
+    flags = f"--store {spec.name} --url '{status.url}'"
+    advice = {
+        State.LEGACY: f"adopt it first: `taskdb adopt {flags}`",
+        State.BEHIND: f"upgrade it first: `taskdb upgrade {flags}`",
+    }.get(status.state, status.detail or "taskdb cannot read it")
+    raise DatabaseMismatch(
+        f"the source {status.url} is {status.state.value}, not current; {advice}"
+    )
 
 
 def _copy(

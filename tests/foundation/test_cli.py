@@ -10,6 +10,7 @@ from engines import Target
 from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
+from taskdb.engine import create_engine
 from taskdb.migrate import head_revision
 from taskdb.stores import CROWD, QUANTUM
 
@@ -157,9 +158,30 @@ def test_copy_command_moves_rows(
 ) -> None:
     source = make_crowd_seed_file(tmp_path / "mephisto.db")
     fill_crowd_seed_file(source)
+    assert main(["adopt", str(source)]) == EXIT_OK
     target_url = target.migrated_url(CROWD)
 
     code, out = _run(capsys, "copy", "--url", f"sqlite:///{source}", "--to", target_url)
 
     assert code == EXIT_OK
     assert "copied 11 rows of the crowd store" in out
+    engine = create_engine(target_url, CROWD)
+    with engine.connect() as connection:
+        counts = {
+            table: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+            for table in CROWD.baseline_tables
+        }
+    engine.dispose()
+    assert counts == dict.fromkeys(CROWD.baseline_tables, 1)
+
+
+def test_copy_from_a_missing_source_creates_nothing(
+    sqlite_target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.sqlite"
+    target_url = sqlite_target.migrated_url(CROWD)
+
+    code, out = _run(capsys, "copy", "--url", f"sqlite:///{missing}", "--to", target_url)
+
+    assert (code, "no crowd database" in out) == (EXIT_FAILED, True)
+    assert not missing.exists()

@@ -340,3 +340,20 @@ def test_a_revision_that_leaves_dangling_references_is_rolled_back(tmp_path: Pat
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_server_database_with_seed_tables_but_no_version_is_refused(
+    server_target: Target,
+) -> None:
+    url = server_target.fresh_url()
+    engine = create_engine(url, CROWD)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE projects (project_id INTEGER PRIMARY KEY)")
+    try:
+        with pytest.raises(SchemaMismatch, match="taskdb copy"):
+            open_engine(CROWD, url)
+        with pytest.raises(SchemaMismatch, match="adopts only SQLite"):
+            upgrade(engine, CROWD)
+        assert read_status(engine, CROWD).state is State.LEGACY
+    finally:
+        engine.dispose()

@@ -11,7 +11,8 @@ from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseMismatch
+from taskdb.errors import DatabaseMismatch, EntryDoesNotExist
+from taskdb.migrate import open_engine
 from taskdb.quantum.models import QuantumBase
 from taskdb.stores import CROWD, QUANTUM, StoreSpec
 from taskdb.transfer import copy_database
@@ -34,10 +35,15 @@ def _rows(url: str, spec: StoreSpec, metadata: sa.MetaData) -> dict[str, list[tu
         engine.dispose()
 
 
-def test_crowd_rows_move_to_another_engine_with_their_ids(target: Target, tmp_path: Path) -> None:
+def _adopted_seed_file(tmp_path: Path) -> str:
     source = make_crowd_seed_file(tmp_path / "mephisto.db")
     fill_crowd_seed_file(source)
-    source_url = f"sqlite:///{source}"
+    open_engine(CROWD, f"sqlite:///{source}").dispose()
+    return f"sqlite:///{source}"
+
+
+def test_crowd_rows_move_to_another_engine_with_their_ids(target: Target, tmp_path: Path) -> None:
+    source_url = _adopted_seed_file(tmp_path)
     target_url = target.migrated_url(CROWD)
 
     copied = copy_database(CROWD, source_url, target_url)
@@ -90,13 +96,30 @@ def test_quantum_rows_keep_their_insertion_order(target: Target, sqlite_target: 
 
 
 def test_copy_refuses_a_target_that_holds_rows(target: Target, tmp_path: Path) -> None:
-    source = make_crowd_seed_file(tmp_path / "mephisto.db")
-    fill_crowd_seed_file(source)
+    source_url = _adopted_seed_file(tmp_path)
     target_url = target.migrated_url(CROWD)
-    copy_database(CROWD, f"sqlite:///{source}", target_url)
+    copy_database(CROWD, source_url, target_url)
     before = _rows(target_url, CROWD, CrowdBase.metadata)
 
     with pytest.raises(DatabaseMismatch, match="already holds rows"):
-        copy_database(CROWD, f"sqlite:///{source}", target_url)
+        copy_database(CROWD, source_url, target_url)
 
     assert _rows(target_url, CROWD, CrowdBase.metadata) == before
+
+
+def test_copy_only_reads_its_source(sqlite_target: Target, tmp_path: Path) -> None:
+    target_url = sqlite_target.migrated_url(CROWD)
+    missing = tmp_path / "typo.sqlite"
+    with pytest.raises(EntryDoesNotExist, match="no crowd database"):
+        copy_database(CROWD, f"sqlite:///{missing}", target_url)
+    assert not missing.exists()
+
+    seed = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(seed)
+    before = seed.read_bytes()
+    with pytest.raises(DatabaseMismatch, match="taskdb adopt"):
+        copy_database(CROWD, f"sqlite:///{seed}", target_url)
+    assert seed.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("mephisto")) == [
+        "mephisto.db"
+    ]

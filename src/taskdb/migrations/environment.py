@@ -65,6 +65,11 @@ def _refuse_legacy(connection: Connection, spec: StoreSpec) -> None:
     tables = set(inspect(connection).get_table_names())
     if spec.version_table not in tables and tables & set(spec.baseline_tables):
         connection.rollback()
+        if connection.dialect.name != "sqlite":
+            raise CommandError(
+                f"{url} holds {spec.name} tables but no {spec.version_table}; taskdb adopts "
+                "only SQLite files: upgrade an empty database and move rows with `taskdb copy`"
+            )
         raise CommandError(
             f"the {spec.name} database at {url} was made by the seed code (its tables exist, "
             f"without {spec.version_table}); run `taskdb adopt --store {spec.name} "
