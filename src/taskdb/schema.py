@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Float, MetaData, String, Text, TypeDecorator, event
@@ -53,31 +55,44 @@ LongText = Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
 Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), *_MYSQL)
 
 
+# Table.info key of the tables the seeds created: their SQLite DDL follows the seeds' quirks.
+SEED_DDL = "taskdb_seed_ddl"
+
+
 @compiles(CreateColumn, "sqlite")
 def _sqlite_primary_key_without_not_null(
     element: CreateColumn, compiler: DDLCompiler, **kw: Any
 ) -> str:
-    """Declare SQLite primary keys as the seeds do, without NOT NULL.
+    """Declare the seed tables' SQLite primary keys as the seeds do, without NOT NULL.
 
     ``INTEGER PRIMARY KEY`` is the rowid and can never hold NULL; the seeds'
     DDL omits the keyword, and schema comparison with their files must match.
+    Only tables marked with SEED_DDL are touched: other programs' tables keep
+    SQLAlchemy's DDL.
     """
     text = compiler.visit_create_column(element, **kw)  # type: ignore[no-untyped-call]
     column = element.element
-    if column.primary_key and text is not None:
+    table = column.table
+    if column.primary_key and text is not None and table is not None and table.info.get(SEED_DDL):
         text = text.replace(" NOT NULL", "", 1)
     return str(text)
 
 
-def report_sqlite_primary_keys_not_null(
+def _report_primary_keys_not_null(
     inspector: Inspector, _table: Table, column: ReflectedColumn
 ) -> None:
-    """Reflection hook: a SQLite primary key column is reported NOT NULL, as the models say."""
     if inspector.dialect.name == "sqlite" and column.get("primary_key"):
         column["nullable"] = False
 
 
-def install_reflection_hook() -> None:
-    """Make schema comparison (``alembic check``) treat SQLite primary keys as NOT NULL."""
-    if not event.contains(Table, "column_reflect", report_sqlite_primary_keys_not_null):
-        event.listen(Table, "column_reflect", report_sqlite_primary_keys_not_null)
+@contextmanager
+def primary_keys_reflected_not_null() -> Iterator[None]:
+    """While migrations compare schemas, report SQLite primary keys NOT NULL, as the models do.
+
+    The listener is global to SQLAlchemy, so it is only in place for the block.
+    """
+    event.listen(Table, "column_reflect", _report_primary_keys_not_null)
+    try:
+        yield
+    finally:
+        event.remove(Table, "column_reflect", _report_primary_keys_not_null)

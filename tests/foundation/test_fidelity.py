@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.dialects.sqlite
+from engines import Target
 from seed_files import make_crowd_seed_file, make_quantum_seed_file
 
 from taskdb.engine import create_engine
@@ -115,3 +117,22 @@ def test_comparison_reports_a_changed_column(tmp_path: Path) -> None:
 
     assert comparison.missing_indexes == (("unit_by_status_index", "units", ("status",)),)
     assert comparison.problems == ("column workers.nickname is not in the expected schema",)
+
+
+def test_other_tables_keep_sqlalchemys_ddl_and_reflection(sqlite_target: Target) -> None:
+    sqlite_target.migrated_url(CROWD)  # runs the migrations, and their reflection hook
+    users = sa.Table(
+        "codes",
+        sa.MetaData(),
+        sa.Column("code", sa.String, primary_key=True),
+        sa.Column("n", sa.Integer),
+    )
+    ddl = str(sa.schema.CreateTable(users).compile(dialect=sa.dialects.sqlite.dialect()))
+    assert "code VARCHAR NOT NULL" in ddl
+
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE loose (id TEXT PRIMARY KEY, n INTEGER)")
+        reflected = sa.inspect(connection).get_columns("loose")
+    engine.dispose()
+    assert reflected[0]["nullable"] is True

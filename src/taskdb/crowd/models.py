@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from taskdb.schema import Double, KeyText, LongText, new_metadata
+from taskdb.schema import SEED_DDL, Double, KeyText, LongText, new_metadata
 
 NOW = text("CURRENT_TIMESTAMP")
-# Every crowd table keeps SQLite's AUTOINCREMENT: ids are never reused after a delete.
-AUTOINCREMENT = {"sqlite_autoincrement": True}
+# Every crowd table keeps SQLite's AUTOINCREMENT (ids are never reused after a delete)
+# and the seed's SQLite DDL.
+AUTOINCREMENT = {"sqlite_autoincrement": True, "info": {SEED_DDL: True}}
 
 
 class CrowdBase(DeclarativeBase):

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from taskdb.engine import create_engine, is_sqlite
 from taskdb.errors import DatabaseError
 from taskdb.locking import migration_lock
-from taskdb.schema import install_reflection_hook
+from taskdb.schema import primary_keys_reflected_not_null
 from taskdb.stores import StoreSpec
 
 IncludeName = Callable[[str | None, str, object], bool]
@@ -29,7 +29,11 @@ URL = "url"
 
 
 def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
-    install_reflection_hook()
+    with primary_keys_reflected_not_null():
+        _run_environment(spec, metadata)
+
+
+def _run_environment(spec: StoreSpec, metadata: MetaData) -> None:
     config = context.config
     url = spec.resolve_url(config.attributes.get(URL) or config.get_main_option("sqlalchemy.url"))
     options: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Index, Integer, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from taskdb.schema import KeyText, LongText, new_metadata
+from taskdb.schema import SEED_DDL, KeyText, LongText, new_metadata
 
 
 class QuantumBase(DeclarativeBase):
@@ -19,6 +19,7 @@ class QuantumTask(QuantumBase):
         Index("tasks_backend_idx", "backend"),
         Index("tasks_status_idx", "status"),
         Index("tasks_submit_time_idx", "submit_time"),
+        {"info": {SEED_DDL: True}},
     )
 
     task_id: Mapped[str] = mapped_column(primary_key=True)

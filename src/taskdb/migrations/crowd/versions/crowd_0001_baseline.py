@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from taskdb.schema import KeyText
+from taskdb.schema import SEED_DDL, KeyText
 
 revision = "crowd_0001"
 down_revision = None
@@ -72,7 +72,8 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
 
 
 def _table(name: str, *items: Any) -> None:
-    op.create_table(name, *items, sqlite_autoincrement=True)
+    # info marks the SQLite DDL of the seed (primary keys without NOT NULL): see taskdb.schema.
+    op.create_table(name, *items, sqlite_autoincrement=True, info={SEED_DDL: True})
 
 
 def upgrade() -> None:

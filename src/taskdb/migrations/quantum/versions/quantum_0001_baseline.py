@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from taskdb.schema import KeyText
+from taskdb.schema import SEED_DDL, KeyText
 
 revision = "quantum_0001"
 down_revision = None
@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("update_time", KEY_TEXT, nullable=False),
         sa.Column("result_json", LONG_TEXT, nullable=True),
         sa.Column("metadata_json", LONG_TEXT, nullable=False, server_default=sa.text("'{}'")),
+        # Marks the seed's SQLite DDL (primary key without NOT NULL): see taskdb.schema.
+        info={SEED_DDL: True},
     )
     for name, column in INDEXES:
         op.create_index(name, "tasks", [column])
