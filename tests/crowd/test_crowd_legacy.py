@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
 from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.crowd import CrowdStore
+from taskdb.errors import DatabaseError, InvalidEntry
 from taskdb.stores import CROWD
 
 
@@ -68,3 +71,34 @@ def test_every_repository_works_on_an_adopted_seed_file(tmp_path: Path) -> None:
         assert (cleared.status, cleared.agent_id, cleared.worker_id) == ("launched", None, None)
         # New ids continue after the seed's, as AUTOINCREMENT promises.
         assert (project, task, unit, worker) == (2, 2, 2, 2)
+
+
+def test_a_stored_row_taskdb_cannot_read_is_a_database_error(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE units SET unit_index = 'first' WHERE unit_id = 1")
+    connection.commit()
+    connection.close()
+
+    with (
+        CrowdStore(f"sqlite:///{path}") as store,
+        pytest.raises(DatabaseError, match="units row unit_id=1") as raised,
+    ):
+        store.units.find()
+    assert not isinstance(raised.value, InvalidEntry)
+
+
+def test_a_seed_file_with_dangling_references_is_adopted_as_it_is(tmp_path: Path) -> None:
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    connection = sqlite3.connect(path)  # foreign keys off, as the seed left most connections
+    connection.execute("UPDATE units SET worker_id = 999 WHERE unit_id = 1")
+    connection.commit()
+    connection.close()
+    before = dump(path, CROWD.baseline_tables)
+
+    with CrowdStore(f"sqlite:///{path}") as store:
+        assert store.units.get(1).worker_id == 999
+
+    assert dump(path, CROWD.baseline_tables) == before

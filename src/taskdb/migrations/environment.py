@@ -112,7 +112,7 @@ def _run_online(connection: Connection, options: dict[str, Any]) -> None:
         # SQLite's DDL is transactional: each revision, version row included, commits or not.
         options = {
             **options,
-            "on_version_apply": _refuse_dangling_references,
+            "on_version_apply": _refuse_new_dangling_references(_dangling(connection)),
             "transactional_ddl": True,
         }
     try:
@@ -132,13 +132,29 @@ def _set_sqlite_foreign_keys(connection: Connection, *, enabled: bool) -> None:
     driver.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")
 
 
-def _refuse_dangling_references(ctx: MigrationContext, step: Any, **_: Any) -> None:
-    """Run inside each revision's transaction: a revision that broke a reference rolls back."""
-    assert ctx.connection is not None
-    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if broken:
-        shown = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
-        raise DatabaseError(
-            f"revision {step.up_revision_id or step.down_revision_ids} left {len(broken)} "
-            f"dangling references ({shown}); it was rolled back"
-        )
+def _dangling(connection: Connection) -> set[tuple[Any, ...]]:
+    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if connection.in_transaction():
+        connection.commit()
+    return {tuple(row) for row in rows}
+
+
+def _refuse_new_dangling_references(before: set[tuple[Any, ...]]) -> Callable[..., None]:
+    """A callback run inside each revision's transaction: one that broke a reference rolls back.
+
+    References the database already had broken (files the seed wrote with foreign keys
+    off) are left for their owner; only new ones count.
+    """
+
+    def check(ctx: MigrationContext, step: Any, **_: Any) -> None:
+        assert ctx.connection is not None
+        rows = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        broken = [row for row in rows if tuple(row) not in before]
+        if broken:
+            shown = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
+            raise DatabaseError(
+                f"revision {step.up_revision_id or step.down_revision_ids} left {len(broken)} "
+                f"dangling references ({shown}); it was rolled back"
+            )
+
+    return check

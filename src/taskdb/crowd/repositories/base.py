@@ -44,7 +44,7 @@ from taskdb.crowd.records import (
 )
 from taskdb.crowd.vocab import ProviderRegistry
 from taskdb.engine import READ_ONLY
-from taskdb.errors import EntryDoesNotExist, InvalidEntry, translate
+from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, translate
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -240,7 +240,19 @@ class Repository(Generic[R]):
 
     def _records(self, result: Iterable[Any]) -> list[R]:
         record: Any = self.record
-        return [record.model_validate(dict(row._mapping)) for row in result]
+        records: list[R] = []
+        for row in result:
+            values = dict(row._mapping)
+            try:
+                records.append(record.model_validate(values))
+            except ValidationError as error:
+                # A stored row that does not fit its record: the database's fault, not the caller's.
+                key = self.key().name
+                raise DatabaseError(
+                    f"{self.table.name} row {key}={values.get(key)!r} holds values taskdb "
+                    f"cannot read: {explain(error)}"
+                ) from error
+        return records
 
     def _validated(self, model: type[I], data: Mapping[str, Any] | Input) -> I:
         raw = data.model_dump() if isinstance(data, Input) else data
