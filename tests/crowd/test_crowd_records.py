@@ -8,6 +8,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from crowd_support import build_world, snapshot
 
 from taskdb.crowd import (
     AGENT_STATUSES,
@@ -20,10 +21,12 @@ from taskdb.crowd import (
     ProviderRegistry,
     UnitStatus,
 )
-from taskdb.crowd.models import CrowdBase
+from taskdb.crowd.models import CrowdBase, Unit
 from taskdb.crowd.records import RECORDS, creation_text
 from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.stores import CROWD
+
+UNIT_STATUS_COLUMN = [c.name for c in Unit.__table__.columns].index("status")
 
 
 def test_record_fields_are_the_column_names_in_order() -> None:
@@ -77,12 +80,35 @@ def test_statuses() -> None:
         "expired",
     )
     assert "mixed" not in UNIT_STATUSES and UnitStatus.MIXED == "mixed"
-    assert len(AGENT_STATUSES) == 14 and AgentStatus.PARTNER_DISCONNECT in AGENT_STATUSES
+    assert AGENT_STATUSES == (
+        "none",
+        "accepted",
+        "onboarding",
+        "waiting",
+        "in task",
+        "completed",
+        "disconnect",
+        "timeout",
+        "partner disconnect",
+        "expired",
+        "returned",
+        "approved",
+        "soft_rejected",
+        "rejected",
+    )
+    assert AgentStatus.PARTNER_DISCONNECT == "partner disconnect"
 
 
-def test_unit_status_members_are_accepted(store: CrowdStore) -> None:
-    store.workers.new("w", "mock")
-    assert store.units.find(status=UnitStatus.CREATED) == []
+def test_status_members_are_stored_as_their_values(store: CrowdStore, crowd_url: str) -> None:
+    world = build_world(store)
+    store.units.clear_agent(world.unit)
+    assert [u.unit_id for u in store.units.find(status=UnitStatus.LAUNCHED)] == [world.unit]
+    store.units.update_status(world.unit, UnitStatus.COMPLETED)
+    store.agents.update_status(world.agent, AgentStatus.IN_TASK)
+
+    rows = snapshot(crowd_url)
+    assert rows["units"][0][UNIT_STATUS_COLUMN] == "completed"
+    assert [a.status for a in store.agents.find(status=AgentStatus.IN_TASK)] == ["in task"]
 
 
 def test_provider_registry_can_be_extended() -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from crowd_support import World, counts, snapshot
 
 from taskdb.crowd import CrowdStore, NewUnit
@@ -240,3 +241,23 @@ def test_writing_through_the_store_inside_a_unit_of_work_fails_fast(store: Crowd
     assert time.monotonic() - started < 10
     assert [p.project_name for p in store.projects.find()] == ["inside", "still-usable"]
     store.projects.new("after")
+
+
+def test_bulk_creates_send_few_statements(store: CrowdStore, world: World) -> None:
+    inserts: list[bool] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO UNITS"):
+            inserts.append(many)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        unit_ids = store.units.new_many([unit_input(world, n) for n in range(1, 41)])
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+    assert len(unit_ids) == 40
+    if store.engine.dialect.name == "sqlite":
+        assert inserts == [True]  # one executemany; ids from last_insert_rowid()
+    else:
+        assert len(inserts) == 1  # insertmanyvalues: one multi-row INSERT ... RETURNING

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pymysql
 import pytest
 import sqlalchemy as sa
 
+from taskdb import errors
 from taskdb.crowd.models import Project, Task, Worker
 from taskdb.engine import create_engine
 from taskdb.errors import (
@@ -23,7 +25,9 @@ from taskdb.stores import CROWD
 
 
 @pytest.fixture
-def engine(crowd_url: str) -> Iterator[sa.Engine]:
+def engine(crowd_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    # No message fallback: every engine's violations must be classified by their code.
+    monkeypatch.setattr(errors, "_MESSAGE_HINTS", ())
     made = create_engine(crowd_url, CROWD)
     yield made
     made.dispose()
@@ -50,6 +54,7 @@ def test_foreign_key_violation_is_entry_does_not_exist(engine: sa.Engine) -> Non
     )
     assert type(error) is EntryDoesNotExist
     assert isinstance(error.__cause__, sa.exc.IntegrityError)
+    assert classify(error.__cause__.orig) is Violation.FOREIGN_KEY
 
 
 def test_not_null_violation_is_invalid_entry(engine: sa.Engine) -> None:
@@ -59,6 +64,7 @@ def test_not_null_violation_is_invalid_entry(engine: sa.Engine) -> None:
     assert type(error) is InvalidEntry
     assert isinstance(error, ValueError)
     assert isinstance(error.__cause__, sa.exc.IntegrityError)
+    assert classify(error.__cause__.orig) is Violation.NOT_NULL
 
 
 def test_text_too_long_for_the_engine_is_invalid_entry(engine: sa.Engine) -> None:
@@ -112,7 +118,6 @@ def test_classification_is_by_code(attributes: dict[str, object], expected: Viol
 
 
 def test_mysql_errno_classification() -> None:
-    pymysql = pytest.importorskip("pymysql")
     assert classify(pymysql.err.IntegrityError(1062, "dup")) is Violation.UNIQUE
     assert classify(pymysql.err.IntegrityError(1452, "fk")) is Violation.FOREIGN_KEY
     assert classify(pymysql.err.IntegrityError(1048, "null")) is Violation.NOT_NULL

@@ -235,6 +235,7 @@ def test_saves_racing_clear_all_raise_only_taskdb_errors(tmp_path: Path) -> None
     store = TaskStore(tmp_path)
     stop = threading.Event()
     unexpected: list[BaseException] = []
+    saved: list[str] = []
 
     def keep_saving() -> None:
         n = 0
@@ -242,6 +243,7 @@ def test_saves_racing_clear_all_raise_only_taskdb_errors(tmp_path: Path) -> None
             n += 1
             try:
                 store.save(TaskInfo(f"t{n}", "sim"))
+                saved.append(f"t{n}")
             except TaskdbError:
                 pass  # a save that lands between a delete and the reopen may fail cleanly
             except BaseException as error:  # pragma: no cover - the failure being tested
@@ -254,6 +256,10 @@ def test_saves_racing_clear_all_raise_only_taskdb_errors(tmp_path: Path) -> None
         time.sleep(0.005)
     stop.set()
     worker.join(timeout=30)
-    store.close()
 
     assert unexpected == []
+    assert saved, "no save succeeded while clear_all ran"
+    store.clear_all()
+    store.save(TaskInfo("last", "sim"))
+    assert [task.task_id for task in store.list()] == ["last"]
+    store.close()

@@ -182,12 +182,17 @@ def table_of(model: type[DeclarativeBase]) -> Table:
     return table
 
 
-def parse_id(value: object, name: str) -> int:
-    """An id from an int or a string of digits, or InvalidEntry naming the argument."""
+def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
+    """Validate one argument, or raise InvalidEntry naming it and what is allowed."""
     try:
-        return _ID.validate_python(value)
+        return adapter.validate_python(value)
     except ValidationError as error:
         raise InvalidEntry(f"{name}: {explain(error)}") from error
+
+
+def parse_id(value: object, name: str) -> int:
+    """An id from an int or a string of digits, or InvalidEntry naming the argument."""
+    return parse(_ID, value, name)
 
 
 class Repository(Generic[R]):
@@ -259,10 +264,12 @@ class Repository(Generic[R]):
         return model.model_validate(raw, context={PROVIDERS_CONTEXT: self._providers})
 
     def _validated_many(
-        self, model: type[I], items: Iterable[Mapping[str, Any] | Input]
+        self, model: type[I], items: Iterable[Mapping[str, Any] | Input], argument: str
     ) -> list[I]:
         if isinstance(items, str | bytes | Mapping | Input) or not isinstance(items, Iterable):
-            raise InvalidEntry(f"expected a list of {model.__name__} or mappings, got {items!r}")
+            raise InvalidEntry(
+                f"{argument}: expected a list of {model.__name__} or mappings, got {items!r}"
+            )
         raw = [item.model_dump() if isinstance(item, Input) else item for item in items]
         adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
         validated: list[I] = adapter.validate_python(

@@ -14,7 +14,7 @@ from taskdb.crowd.records import (
     QualificationRecord,
     Text,
 )
-from taskdb.crowd.repositories.base import IdLike, Repository, operation, table_of
+from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse, table_of
 from taskdb.errors import EntryDoesNotExist
 
 _NAME = TypeAdapter(Text)
@@ -38,7 +38,7 @@ class QualificationRepository(Repository[QualificationRecord]):
     @operation("deleting {entity}")
     def delete(self, qualification_name: str) -> None:
         """Delete a qualification by name, with every grant of it, in one transaction."""
-        name = _NAME.validate_python(qualification_name)
+        name = parse(_NAME, qualification_name, "qualification_name")
         grants = table_of(GrantedQualification)
         with self._runner.writing() as connection:
             found = connection.execute(

@@ -108,7 +108,10 @@ class AssignmentRepository(Repository[AssignmentRecord]):
     @operation("creating {entity}s")
     def new_many(self, assignments: Iterable[NewAssignment | Mapping[str, Any]]) -> list[int]:
         """Create many assignments in one transaction: all or none; ids in input order."""
-        rows = [item.model_dump() for item in self._validated_many(NewAssignment, assignments)]
+        rows = [
+            item.model_dump()
+            for item in self._validated_many(NewAssignment, assignments, "assignments")
+        ]
         return self._insert_many(rows)
 
     @operation("finding {entity}s")
@@ -176,7 +179,9 @@ class UnitRepository(Repository[UnitRecord]):
     @operation("creating {entity}s")
     def new_many(self, units: Iterable[NewUnit | Mapping[str, Any]]) -> list[int]:
         """Create many units in one transaction: all or none; ids in input order."""
-        return self._insert_many([self._row(unit) for unit in self._validated_many(NewUnit, units)])
+        return self._insert_many(
+            [self._row(unit) for unit in self._validated_many(NewUnit, units, "units")]
+        )
 
     @staticmethod
     def _row(unit: NewUnit) -> dict[str, Any]:
