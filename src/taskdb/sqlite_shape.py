@@ -21,6 +21,14 @@ class ColumnShape:
     default: str | None
     primary_key_position: int
 
+    def __str__(self) -> str:
+        parts = [self.declared_type or "(no type)", "NOT NULL" if self.not_null else "NULL"]
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        if self.primary_key_position:
+            parts.append("PRIMARY KEY")
+        return " ".join(parts)
+
 
 @dataclass(frozen=True)
 class ForeignKeyShape:

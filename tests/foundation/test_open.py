@@ -96,6 +96,12 @@ def test_seed_file_without_named_indexes_gets_them(tmp_path: Path) -> None:
             "column workers.provider_type is missing",
         ),
         ("ALTER TABLE projects ADD COLUMN owner TEXT", "column projects.owner is not in"),
+        (
+            "DROP TABLE qualifications; CREATE TABLE qualifications (qualification_id INTEGER"
+            " PRIMARY KEY AUTOINCREMENT, qualification_name INTEGER NOT NULL UNIQUE,"
+            " creation_date DATETIME DEFAULT CURRENT_TIMESTAMP)",
+            "column qualifications.qualification_name is",
+        ),
     ],
 )
 def test_seed_file_of_another_shape_is_refused_unchanged(
@@ -103,7 +109,7 @@ def test_seed_file_of_another_shape_is_refused_unchanged(
 ) -> None:
     path = make_crowd_seed_file(tmp_path / "mephisto.db")
     connection = sqlite3.connect(path)
-    connection.execute(damage)
+    connection.executescript(damage)
     connection.commit()
     connection.close()
     before = _digest(path)

@@ -49,7 +49,11 @@ def _normalised(url: str, spec: StoreSpec) -> dict[str, Any]:
                 ],
                 "primary_key": primary,
                 "foreign_keys": sorted(
-                    (tuple(fk["constrained_columns"]), fk["referred_table"])
+                    (
+                        tuple(fk["constrained_columns"]),
+                        fk["referred_table"],
+                        tuple(fk["referred_columns"]),
+                    )
                     for fk in inspector.get_foreign_keys(table)
                 ),
                 "unique": sorted(

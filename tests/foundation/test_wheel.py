@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from taskdb.migrate import head_revision
-from taskdb.stores import CROWD
+from taskdb.stores import CROWD, QUANTUM
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,6 +39,7 @@ def test_installed_wheel_upgrades_a_database_outside_the_checkout(tmp_path: Path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     database = elsewhere / "crowd.sqlite"
+    tasks = elsewhere / "tasks.sqlite"
 
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
     upgrade = subprocess.run(
@@ -49,6 +50,14 @@ def test_installed_wheel_upgrades_a_database_outside_the_checkout(tmp_path: Path
         text=True,
     )
     assert upgrade.returncode == 0, upgrade.stderr
+    quantum = subprocess.run(
+        [venv / "bin" / "taskdb", "upgrade", "--store", "quantum", "--url", f"sqlite:///{tasks}"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert quantum.returncode == 0, quantum.stderr
     imported_from = subprocess.run(
         [venv / "bin" / "python", "-c", "import taskdb; print(taskdb.__file__)"],
         cwd=elsewhere,
@@ -66,4 +75,14 @@ def test_installed_wheel_upgrades_a_database_outside_the_checkout(tmp_path: Path
     finally:
         connection.close()
     assert versions == [(head_revision(CROWD),)]
+    connection = sqlite3.connect(tasks)
+    try:
+        quantum_versions = connection.execute(
+            "SELECT version_num FROM taskdb_quantum_version"
+        ).fetchall()
+        header = connection.execute("PRAGMA application_id").fetchone()
+    finally:
+        connection.close()
+    assert quantum_versions == [(head_revision(QUANTUM),)]
+    assert header == (0x554E4943,)
     assert {"projects", "units", "agents", "granted_qualifications"} <= tables

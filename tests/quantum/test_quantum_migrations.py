@@ -69,6 +69,9 @@ def test_downgrade_and_upgrade_keep_rows(target: Any, quantum_url: str) -> None:
     finally:
         engine.dispose()
     with TaskStore(url=quantum_url) as store:
-        store.save(TaskInfo(task_id="t2", backend="sim", submit_time="2000-01-01"))
-        assert [task.task_id for task in store.list()] == ["t1", "t2"]
+        first = store.get("t1")
+        assert first is not None
+        # Same submit_time: only the insertion order (rowid, or insert_seq rebuilt) decides.
+        store.save(TaskInfo(task_id="t2", backend="sim", submit_time=first.submit_time))
+        assert [task.task_id for task in store.list()] == ["t2", "t1"]
     check(quantum_url)
