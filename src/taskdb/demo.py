@@ -74,8 +74,8 @@ def run_crowd_demo(store: CrowdStore, tag: str, out: Printer) -> None:
         f"qualification #{qualification_id} granted to {[g.worker_id for g in granted]} "
         f"with value {granted[0].value}"
     )
-    launched = store.units.find(task_run_id=run_id, status="created")
-    out(f"units of run #{run_id} still waiting for a worker: {[u.unit_id for u in launched]}")
+    waiting = store.units.find(task_run_id=run_id, status="created")
+    out(f"units of run #{run_id} still waiting for a worker: {[u.unit_id for u in waiting]}")
 
 
 def run_quantum_demo(store: TaskStore, tag: str, out: Printer) -> None:

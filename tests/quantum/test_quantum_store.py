@@ -199,7 +199,8 @@ def test_bad_input_writes_nothing(store: TaskStore, change: dict[str, Any]) -> N
     "call",
     [
         lambda s: s.list(limit=-1),
-        lambda s: s.list(limit="3"),
+        lambda s: s.list(limit="three"),
+        lambda s: s.list(limit=float("nan")),
         lambda s: s.list(limit=2**70),
         lambda s: s.clear_completed(None),
         lambda s: s.clear_completed("success"),
@@ -267,3 +268,11 @@ def test_threads_share_one_store(store: TaskStore) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(work, range(4))) == [50, 50, 50, 50]
     assert store.count() == 200
+
+
+def test_limit_accepts_what_the_seeds_int_accepted(store: TaskStore) -> None:
+    for n in range(4):
+        store.save(info(f"t{n}", submit_time=f"2024-01-0{n + 1}T00:00:00"))
+    assert ids(store.list(limit="2")) == ["t3", "t2"]  # type: ignore[arg-type]
+    assert ids(store.list(limit=3.0)) == ["t3", "t2", "t1"]  # type: ignore[arg-type]
+    assert store.list(limit=0) == []

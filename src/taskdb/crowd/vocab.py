@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterable
 from enum import StrEnum
 
+from taskdb.errors import InvalidEntry
+
 # Mephisto reserves this name for "no project"; a project may not be called that.
 NO_PROJECT = "NO_PROJECT"
 
@@ -63,7 +65,7 @@ class ProviderRegistry:
 
     def register(self, name: str) -> None:
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"a provider type is a non-empty string, got {name!r}")
+            raise InvalidEntry(f"a provider type is a non-empty string, got {name!r}")
         with self._lock:
             self._names[name] = None
 

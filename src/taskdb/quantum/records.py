@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -136,11 +136,18 @@ def check_key(value: object, what: str) -> str:
 
 
 def check_limit(limit: object) -> int | None:
+    """None, or what ``int()`` makes of the value (the seed applied ``int(limit)``) if >= 0."""
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
-        raise InvalidEntry(f"limit must be None or an int from 0 to {MAX_LIMIT}, got {limit!r}")
-    return limit
+    try:
+        value = int(cast("SupportsInt | str", limit))
+    except (TypeError, ValueError, OverflowError):
+        value = -1
+    if isinstance(limit, bool) or not 0 <= value <= MAX_LIMIT:
+        raise InvalidEntry(
+            f"limit must be None or a whole number from 0 to {MAX_LIMIT}, got {limit!r}"
+        )
+    return value
 
 
 def _json(value: Any, what: str, ensure_ascii: bool) -> str:

@@ -18,7 +18,7 @@ down_revision = "crowd_0001"
 branch_labels = None
 depends_on = None
 
-# (index, table, column, the foreign key over that column, the table it refers to)
+# (index, table, column, the table that column's foreign key refers to)
 INDEXES = (
     ("unit_by_worker_index", "units", "worker_id", "workers"),
     ("agent_by_unit_index", "agents", "unit_id", "units"),
