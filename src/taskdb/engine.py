@@ -15,6 +15,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry
 from taskdb.stores import StoreSpec
 
+# SQLAlchemy's dialect names of the MySQL family (mysql+pymysql:// to MariaDB is "mysql").
+MYSQL_DIALECTS = ("mysql", "mariadb")
 # Execution option that marks a connection as read-only: SQLite then takes no write lock.
 READ_ONLY = "taskdb_read_only"
 BUSY_TIMEOUT_MS = 30_000
@@ -36,9 +38,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or None for an in-memory database or another engine."""
-    parsed = _parse(url)
+def sqlite_path(url: str | Engine) -> Path | None:
+    """The file behind a SQLite URL or engine, or None for memory or another engine."""
+    parsed = url.url if isinstance(url, Engine) else _parse(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser()
@@ -54,7 +56,7 @@ def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
             # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.
             connect_args = {"options": "-c timezone=UTC"}
             return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
-        if backend in ("mysql", "mariadb"):
+        if backend in MYSQL_DIALECTS:
             connect_args = {"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"}
             return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
         return sa_create_engine(url, **kwargs)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from taskdb.engine import sqlite_path
+from taskdb.engine import MYSQL_DIALECTS, sqlite_path
 from taskdb.errors import DatabaseError, translated
 from taskdb.stores import StoreSpec
 
@@ -27,7 +27,7 @@ def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
     """Hold the store's migration lock: a file lock on SQLite, a server lock elsewhere."""
     backend = engine.url.get_backend_name()
     if backend == "sqlite":
-        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        path = sqlite_path(engine)
         if path is None:  # an in-memory database has a single user by construction
             yield
             return
@@ -69,7 +69,7 @@ def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
 def _acquire(connection: Connection, backend: str, key: str) -> None:
     if backend == "postgresql":
         connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": zlib.crc32(key.encode())})
-    elif backend in ("mysql", "mariadb"):
+    elif backend in MYSQL_DIALECTS:
         got = connection.execute(
             text("SELECT GET_LOCK(:k, :t)"), {"k": key, "t": LOCK_TIMEOUT_S}
         ).scalar_one()
@@ -81,6 +81,6 @@ def _acquire(connection: Connection, backend: str, key: str) -> None:
 def _release(connection: Connection, backend: str, key: str) -> None:
     if backend == "postgresql":
         connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": zlib.crc32(key.encode())})
-    elif backend in ("mysql", "mariadb"):
+    elif backend in MYSQL_DIALECTS:
         connection.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": key})
     connection.commit()

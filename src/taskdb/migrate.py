@@ -102,7 +102,7 @@ def read_status(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
     """Classify the database without writing to it."""
     head = head_revision(spec)
     url = public_url(engine)
-    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    path = sqlite_path(engine)
     if path is not None and not path.exists():
         # Connecting would create the file: a missing file is fresh, and stays missing.
         return DatabaseStatus(spec.name, url, State.FRESH, None, head, None, "no file yet")
@@ -139,7 +139,12 @@ def _classify(connection: Connection, spec: StoreSpec, url: str, head: str) -> D
     if tables & set(spec.baseline_tables):
         return status(State.LEGACY, detail="tables of the seed code, no version table")
     if sqlite and tables - {"sqlite_sequence"}:
-        return status(State.FOREIGN, detail=f"holds other tables: {sorted(tables)}")
+        others = ", ".join(sorted(tables))
+        return status(
+            State.FOREIGN,
+            detail=f"{url} holds tables of another application ({others}) and none of the "
+            f"{spec.name} store's; taskdb refuses it and left it untouched",
+        )
     return status(State.FRESH)
 
 
@@ -240,7 +245,7 @@ def backup_path(database: Path, revision: str) -> Path:
 
 def backup_sqlite(engine: Engine, revision: str, progress: Progress | None = None) -> Path | None:
     """Copy a SQLite database beside itself with SQLite's backup API before it is upgraded."""
-    source_path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    source_path = sqlite_path(engine)
     if source_path is None:
         return None
     target_path = backup_path(source_path, revision)

@@ -15,6 +15,8 @@ from sqlalchemy.schema import CreateColumn, Table
 from sqlalchemy.sql.compiler import DDLCompiler
 from sqlalchemy.types import TypeEngine
 
+from taskdb.engine import MYSQL_DIALECTS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -22,8 +24,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-_MYSQL = ("mysql", "mariadb")
 
 
 def new_metadata() -> MetaData:
@@ -42,7 +42,7 @@ class KeyText(TypeDecorator[str]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name not in _MYSQL:
+        if dialect.name not in MYSQL_DIALECTS:
             return dialect.type_descriptor(Text())
         mariadb = getattr(dialect, "is_mariadb", False)
         collation = "utf8mb4_nopad_bin" if mariadb else "utf8mb4_0900_bin"
@@ -50,9 +50,9 @@ class KeyText(TypeDecorator[str]):
 
 
 # TEXT that may hold large JSON documents (MySQL's TEXT stops at 64 KiB).
-LongText = Text().with_variant(mysql.LONGTEXT(), *_MYSQL)
+LongText = Text().with_variant(mysql.LONGTEXT(), *MYSQL_DIALECTS)
 # MySQL's FLOAT is single precision; money needs the double the other engines give.
-Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), *_MYSQL)
+Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), *MYSQL_DIALECTS)
 
 
 # Table.info key of the tables the seeds created: their SQLite DDL follows the seeds' quirks.

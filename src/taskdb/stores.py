@@ -20,8 +20,6 @@ class StoreSpec:
     version_table: str
     # SQLite header tag stamped by the baseline revision and checked on every connect.
     application_id: int
-    # SQLite header user_version the baseline stamps; None leaves it alone.
-    user_version: int | None
     # Tables the baseline creates: their presence without a version table means "legacy".
     baseline_tables: tuple[str, ...]
     alembic_section: str
@@ -59,7 +57,6 @@ CROWD = StoreSpec(
     url_env="TASKDB_CROWD_URL",
     version_table="taskdb_crowd_version",
     application_id=0x54444243,  # b"TDBC": taskdb crowd
-    user_version=None,
     baseline_tables=(
         "projects",
         "tasks",
@@ -81,7 +78,6 @@ QUANTUM = StoreSpec(
     url_env="TASKDB_QUANTUM_URL",
     version_table="taskdb_quantum_version",
     application_id=0x554E4943,  # b"UNIC": the seed's tag, so seed code still opens our files
-    user_version=1,
     baseline_tables=("tasks",),
     alembic_section="quantum",
 )

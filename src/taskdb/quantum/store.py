@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from taskdb.engine import READ_ONLY, sqlite_path
+from taskdb.engine import MYSQL_DIALECTS, READ_ONLY, sqlite_path
 from taskdb.errors import InvalidEntry, translated
 from taskdb.locking import lock_file_for
 from taskdb.migrate import open_engine
@@ -90,7 +90,7 @@ def _count_query(filters: tuple[str, ...]) -> sa.Select[Any]:
 def _upsert(dialect: str) -> sa.Executable:
     """One INSERT ... ON CONFLICT / ON DUPLICATE KEY statement for this dialect."""
     changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
-    if dialect in ("mysql", "mariadb"):
+    if dialect in MYSQL_DIALECTS:
         my_insert = mysql.insert(TASKS)
         return my_insert.on_duplicate_key_update(
             {name: my_insert.inserted[name] for name in changed}

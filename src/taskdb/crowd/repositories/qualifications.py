@@ -15,6 +15,7 @@ from taskdb.crowd.records import (
     Text,
 )
 from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse, table_of
+from taskdb.engine import MYSQL_DIALECTS
 from taskdb.errors import EntryDoesNotExist
 
 _NAME = TypeAdapter(Text)
@@ -69,7 +70,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
 
     def _upsert(self, dialect: str) -> Insert:
         """The one-statement grant for this dialect; values are bound at execution."""
-        if dialect in ("mysql", "mariadb"):
+        if dialect in MYSQL_DIALECTS:
             on_mysql = mysql.insert(self.table)
             return on_mysql.on_duplicate_key_update(value=on_mysql.inserted.value)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
