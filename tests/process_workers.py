@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from multiprocessing import Queue
 from multiprocessing.synchronize import Barrier
 
@@ -26,8 +25,3 @@ def open_at_once(url: str, barrier: Barrier, results: Queue[tuple[bool, str]]) -
         engine.dispose()
     ran = any(message.startswith("upgrading") for message in messages)
     results.put((ran, state.value))
-
-
-def hold_forever() -> None:  # pragma: no cover - killed by the test
-    while True:
-        time.sleep(1)
