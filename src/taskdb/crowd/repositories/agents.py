@@ -13,7 +13,14 @@ from taskdb.crowd.records import (
     NewOnboardingAgent,
     OnboardingAgentRecord,
 )
-from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse_id, table_of
+from taskdb.crowd.repositories.base import (
+    IdLike,
+    Repository,
+    arguments,
+    operation,
+    parse_id,
+    table_of,
+)
 from taskdb.crowd.vocab import AgentStatus, UnitStatus
 
 
@@ -38,18 +45,7 @@ class AgentRepository(Repository[AgentRecord]):
         provider_type: str,
     ) -> int:
         """Create an agent in status ``none`` and assign its unit to it, in one transaction."""
-        values = self._validated(
-            NewAgent,
-            {
-                "worker_id": worker_id,
-                "unit_id": unit_id,
-                "task_id": task_id,
-                "task_run_id": task_run_id,
-                "assignment_id": assignment_id,
-                "task_type": task_type,
-                "provider_type": provider_type,
-            },
-        )
+        values = self._validated(NewAgent, arguments(locals()))
         with self._runner.writing() as connection:
             agent_id = self._insert(
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
@@ -82,16 +78,7 @@ class AgentRepository(Repository[AgentRecord]):
         task_type: str | int | None = None,
         provider_type: str | None = None,
     ) -> list[AgentRecord]:
-        return self._find(
-            status=status,
-            unit_id=unit_id,
-            worker_id=worker_id,
-            task_id=task_id,
-            task_run_id=task_run_id,
-            assignment_id=assignment_id,
-            task_type=task_type,
-            provider_type=provider_type,
-        )
+        return self._find(**arguments(locals()))
 
 
 class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
@@ -104,15 +91,7 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
         self, worker_id: IdLike, task_id: IdLike, task_run_id: IdLike, task_type: str | int
     ) -> int:
         """Create an onboarding agent in status ``none``."""
-        values = self._validated(
-            NewOnboardingAgent,
-            {
-                "worker_id": worker_id,
-                "task_id": task_id,
-                "task_run_id": task_run_id,
-                "task_type": task_type,
-            },
-        )
+        values = self._validated(NewOnboardingAgent, arguments(locals()))
         with self._runner.writing() as connection:
             return self._insert(
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
@@ -136,13 +115,7 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
         task_run_id: IdLike | None = None,
         task_type: str | int | None = None,
     ) -> list[OnboardingAgentRecord]:
-        return self._find(
-            status=status,
-            worker_id=worker_id,
-            task_id=task_id,
-            task_run_id=task_run_id,
-            task_type=task_type,
-        )
+        return self._find(**arguments(locals()))
 
 
 def _assign_unit() -> Update:

@@ -182,6 +182,14 @@ def table_of(model: type[DeclarativeBase]) -> Table:
     return table
 
 
+def arguments(given: dict[str, Any]) -> dict[str, Any]:
+    """A method's arguments by name: call as ``arguments(locals())`` before anything else.
+
+    Public signatures list each column once; this passes them on without a second list.
+    """
+    return {name: value for name, value in given.items() if name != "self"}
+
+
 def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
     """Validate one argument, or raise InvalidEntry naming it and what is allowed."""
     try:

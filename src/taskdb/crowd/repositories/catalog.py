@@ -20,7 +20,14 @@ from taskdb.crowd.records import (
     TaskRecord,
     WorkerRecord,
 )
-from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse_id, table_of
+from taskdb.crowd.repositories.base import (
+    IdLike,
+    Repository,
+    arguments,
+    operation,
+    parse_id,
+    table_of,
+)
 from taskdb.errors import EntryDoesNotExist, InvalidEntry
 
 
@@ -38,7 +45,7 @@ class ProjectRepository(Repository[ProjectRecord]):
 
     @operation("finding {entity}s")
     def find(self, *, project_name: str | None = None) -> list[ProjectRecord]:
-        return self._find(project_name=project_name)
+        return self._find(**arguments(locals()))
 
 
 class TaskChange(Input):
@@ -53,9 +60,7 @@ class TaskRepository(Repository[TaskRecord]):
 
     @operation("creating {entity}")
     def new(self, task_name: str, task_type: str | int, project_id: IdLike | None = None) -> int:
-        values = self._validated(
-            NewTask, {"task_name": task_name, "task_type": task_type, "project_id": project_id}
-        )
+        values = self._validated(NewTask, arguments(locals()))
         with self._runner.writing() as connection:
             return self._insert(connection, {**values.model_dump(), "parent_task_id": None})
 
@@ -63,7 +68,7 @@ class TaskRepository(Repository[TaskRecord]):
     def find(
         self, *, task_name: str | None = None, project_id: IdLike | None = None
     ) -> list[TaskRecord]:
-        return self._find(task_name=task_name, project_id=project_id)
+        return self._find(**arguments(locals()))
 
     @operation("updating {entity}")
     def update(
@@ -112,7 +117,7 @@ class RequesterRepository(Repository[RequesterRecord]):
     def find(
         self, *, requester_name: str | None = None, provider_type: str | None = None
     ) -> list[RequesterRecord]:
-        return self._find(requester_name=requester_name, provider_type=provider_type)
+        return self._find(**arguments(locals()))
 
 
 class WorkerRepository(Repository[WorkerRecord]):
@@ -132,4 +137,4 @@ class WorkerRepository(Repository[WorkerRecord]):
     def find(
         self, *, worker_name: str | None = None, provider_type: str | None = None
     ) -> list[WorkerRecord]:
-        return self._find(worker_name=worker_name, provider_type=provider_type)
+        return self._find(**arguments(locals()))

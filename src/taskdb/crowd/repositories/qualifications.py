@@ -14,7 +14,7 @@ from taskdb.crowd.records import (
     QualificationRecord,
     Text,
 )
-from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse, table_of
+from taskdb.crowd.repositories.base import IdLike, Repository, arguments, operation, parse, table_of
 from taskdb.engine import MYSQL_DIALECTS
 from taskdb.errors import EntryDoesNotExist
 
@@ -34,7 +34,7 @@ class QualificationRepository(Repository[QualificationRecord]):
 
     @operation("finding {entity}s")
     def find(self, *, qualification_name: str | None = None) -> list[QualificationRecord]:
-        return self._find(qualification_name=qualification_name)
+        return self._find(**arguments(locals()))
 
     @operation("deleting {entity}")
     def delete(self, qualification_name: str) -> None:
@@ -59,9 +59,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
     @operation("granting a qualification")
     def grant(self, qualification_id: IdLike, worker_id: IdLike, value: int = 1) -> None:
         """Give a worker a qualification, or change its value if already granted: one upsert."""
-        values = self._validated(
-            Grant, {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
-        ).model_dump()
+        values = self._validated(Grant, arguments(locals())).model_dump()
         with self._runner.writing() as connection:
             dialect = connection.dialect.name
             connection.execute(
@@ -114,7 +112,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         value: int | None = None,
     ) -> list[GrantedQualificationRecord]:
         """Grants matching every filter that is not None, in id order."""
-        return self._find(qualification_id=qualification_id, worker_id=worker_id, value=value)
+        return self._find(**arguments(locals()))
 
     @operation("revoking a qualification")
     def revoke(self, qualification_id: IdLike, worker_id: IdLike) -> bool:

@@ -18,7 +18,14 @@ from taskdb.crowd.records import (
     UnitStatusValue,
 )
 from taskdb.crowd.records import Id as IdField
-from taskdb.crowd.repositories.base import IdLike, Repository, operation, parse_id, table_of
+from taskdb.crowd.repositories.base import (
+    IdLike,
+    Repository,
+    arguments,
+    operation,
+    parse_id,
+    table_of,
+)
 from taskdb.crowd.vocab import UnitStatus
 
 
@@ -37,17 +44,7 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         task_type: str | int,
         sandbox: bool = True,
     ) -> int:
-        values = self._validated(
-            NewTaskRun,
-            {
-                "task_id": task_id,
-                "requester_id": requester_id,
-                "init_params": init_params,
-                "provider_type": provider_type,
-                "task_type": task_type,
-                "sandbox": sandbox,
-            },
-        )
+        values = self._validated(NewTaskRun, arguments(locals()))
         with self._runner.writing() as connection:
             return self._insert(connection, {**values.model_dump(), "is_completed": False})
 
@@ -59,7 +56,7 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         requester_id: IdLike | None = None,
         is_completed: bool | None = None,
     ) -> list[TaskRunRecord]:
-        return self._find(task_id=task_id, requester_id=requester_id, is_completed=is_completed)
+        return self._find(**arguments(locals()))
 
     @operation("updating {entity}")
     def update(self, task_run_id: IdLike, is_completed: bool) -> None:
@@ -91,17 +88,7 @@ class AssignmentRepository(Repository[AssignmentRecord]):
         provider_type: str,
         sandbox: bool = True,
     ) -> int:
-        values = self._validated(
-            NewAssignment,
-            {
-                "task_id": task_id,
-                "task_run_id": task_run_id,
-                "requester_id": requester_id,
-                "task_type": task_type,
-                "provider_type": provider_type,
-                "sandbox": sandbox,
-            },
-        )
+        values = self._validated(NewAssignment, arguments(locals()))
         with self._runner.writing() as connection:
             return self._insert(connection, values.model_dump())
 
@@ -125,14 +112,7 @@ class AssignmentRepository(Repository[AssignmentRecord]):
         provider_type: str | None = None,
         sandbox: bool | None = None,
     ) -> list[AssignmentRecord]:
-        return self._find(
-            task_run_id=task_run_id,
-            task_id=task_id,
-            requester_id=requester_id,
-            task_type=task_type,
-            provider_type=provider_type,
-            sandbox=sandbox,
-        )
+        return self._find(**arguments(locals()))
 
 
 class UnitChange(Input):
@@ -159,20 +139,7 @@ class UnitRepository(Repository[UnitRecord]):
         sandbox: bool = True,
     ) -> int:
         """Create a unit in status ``created``; one index per assignment."""
-        values = self._validated(
-            NewUnit,
-            {
-                "task_id": task_id,
-                "task_run_id": task_run_id,
-                "requester_id": requester_id,
-                "assignment_id": assignment_id,
-                "unit_index": unit_index,
-                "pay_amount": pay_amount,
-                "provider_type": provider_type,
-                "task_type": task_type,
-                "sandbox": sandbox,
-            },
-        )
+        values = self._validated(NewUnit, arguments(locals()))
         with self._runner.writing() as connection:
             return self._insert(connection, self._row(values))
 
@@ -203,19 +170,7 @@ class UnitRepository(Repository[UnitRecord]):
         sandbox: bool | None = None,
         status: str | None = None,
     ) -> list[UnitRecord]:
-        return self._find(
-            task_id=task_id,
-            task_run_id=task_run_id,
-            requester_id=requester_id,
-            assignment_id=assignment_id,
-            unit_index=unit_index,
-            provider_type=provider_type,
-            task_type=task_type,
-            agent_id=agent_id,
-            worker_id=worker_id,
-            sandbox=sandbox,
-            status=status,
-        )
+        return self._find(**arguments(locals()))
 
     @operation("updating {entity}")
     def update(self, unit_id: IdLike, status: str, agent_id: IdLike | None = None) -> None:
