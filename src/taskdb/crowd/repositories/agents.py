@@ -18,7 +18,6 @@ from taskdb.crowd.repositories.base import (
     Repository,
     arguments,
     operation,
-    parse_id,
     table_of,
 )
 from taskdb.crowd.vocab import AgentStatus, UnitStatus
@@ -60,10 +59,7 @@ class AgentRepository(Repository[AgentRecord]):
     @operation("updating {entity}")
     def update_status(self, agent_id: IdLike, status: str) -> None:
         """Set an agent's status: one of the agent statuses; None is refused."""
-        wanted = parse_id(agent_id, "agent_id")
-        change = self._validated(AgentStatusChange, {"status": status})
-        with self._runner.writing() as connection:
-            self._update(connection, wanted, change.model_dump())
+        self._change(agent_id, AgentStatusChange, {"status": status})
 
     @operation("finding {entity}s")
     def find(
@@ -100,10 +96,7 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
     @operation("updating {entity}")
     def update_status(self, onboarding_agent_id: IdLike, status: str) -> None:
         """Set an onboarding agent's status: one of the agent statuses; None is refused."""
-        wanted = parse_id(onboarding_agent_id, "onboarding_agent_id")
-        change = self._validated(AgentStatusChange, {"status": status})
-        with self._runner.writing() as connection:
-            self._update(connection, wanted, change.model_dump())
+        self._change(onboarding_agent_id, AgentStatusChange, {"status": status})
 
     @operation("finding {entity}s")
     def find(

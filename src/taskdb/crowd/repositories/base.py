@@ -349,6 +349,13 @@ class Repository(Generic[R]):
         last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
+    def _change(self, entry_id: IdLike, model: type[I], values: Mapping[str, Any]) -> None:
+        """Validate a change with ``model`` and apply its given fields to one row."""
+        wanted = parse_id(entry_id, self.key().name)
+        change = self._validated(model, values)
+        with self._runner.writing() as connection:
+            self._update(connection, wanted, change.model_dump(exclude_none=True))
+
     def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         """Update one row; a missing id is EntryDoesNotExist."""
         names = tuple(sorted(values))

@@ -175,10 +175,7 @@ class UnitRepository(Repository[UnitRecord]):
     @operation("updating {entity}")
     def update(self, unit_id: IdLike, status: str, agent_id: IdLike | None = None) -> None:
         """Set a unit's status (any unit status but ``mixed``) and, if given, its agent."""
-        wanted = parse_id(unit_id, "unit_id")
-        change = self._validated(UnitChange, {"status": status, "agent_id": agent_id})
-        with self._runner.writing() as connection:
-            self._update(connection, wanted, change.model_dump(exclude_none=True))
+        self._change(unit_id, UnitChange, {"status": status, "agent_id": agent_id})
 
     def update_status(self, unit_id: IdLike, status: str) -> None:
         """Set a unit's status: any unit status but ``mixed``; None is refused."""
