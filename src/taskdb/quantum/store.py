@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from taskdb.engine import MYSQL_DIALECTS, READ_ONLY, sqlite_path
+from taskdb.engine import MYSQL_DIALECTS, single_statement_reader, sqlite_path
 from taskdb.errors import InvalidEntry, translated
 from taskdb.locking import lock_file_for
 from taskdb.migrate import open_engine
@@ -156,7 +156,7 @@ class TaskStore:
             if self._engine is None or self._upsert is None:
                 engine = open_engine(QUANTUM, self._url)
                 self._upsert = _upsert(engine.dialect.name)
-                self._reader = engine.execution_options(**{READ_ONLY: True})
+                self._reader = single_statement_reader(engine)
                 self._engine = engine
                 self._identity = self._file_identity()
             return self._engine, self._upsert

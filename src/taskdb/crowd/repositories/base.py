@@ -43,7 +43,7 @@ from taskdb.crowd.records import (
     Text,
 )
 from taskdb.crowd.vocab import ProviderRegistry
-from taskdb.engine import READ_ONLY
+from taskdb.engine import single_statement_reader
 from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, translate
 
 P = ParamSpec("P")
@@ -77,7 +77,7 @@ class AutocommitRunner:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         # Readers take no write lock on SQLite, so they never wait for a writer.
-        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._reader = single_statement_reader(engine)
         self._units_of_work = threading.local()
 
     @contextmanager
