@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Float, MetaData, String, Text, TypeDecorator, event
-from sqlalchemy.dialects import mysql
+from sqlalchemy import Float, Insert, MetaData, String, Text, TypeDecorator, event
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect, ReflectedColumn
 from sqlalchemy.engine.reflection import Inspector
 from sqlalchemy.ext.compiler import compiles
@@ -53,6 +53,23 @@ class KeyText(TypeDecorator[str]):
 LongText = Text().with_variant(mysql.LONGTEXT(), *MYSQL_DIALECTS)
 # MySQL's FLOAT is single precision; money needs the double the other engines give.
 Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), *MYSQL_DIALECTS)
+
+
+def upsert(table: Table, keys: Sequence[str], updated: Sequence[str], dialect: str) -> Insert:
+    """One INSERT that updates ``updated`` when a row with the same ``keys`` exists.
+
+    ON CONFLICT DO UPDATE on SQLite and PostgreSQL, ON DUPLICATE KEY UPDATE on MySQL;
+    values are bound when the statement is executed.
+    """
+    if dialect in MYSQL_DIALECTS:
+        on_mysql = mysql.insert(table)
+        return on_mysql.on_duplicate_key_update({name: on_mysql.inserted[name] for name in updated})
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in keys],
+        set_={name: statement.excluded[name] for name in updated},
+    )
 
 
 # Table.info key of the tables the seeds created: their SQLite DDL follows the seeds' quirks.

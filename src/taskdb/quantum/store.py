@@ -19,9 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from taskdb.engine import MYSQL_DIALECTS, single_statement_reader, sqlite_path
+from taskdb.engine import single_statement_reader, sqlite_path
 from taskdb.errors import InvalidEntry, translated
 from taskdb.locking import lock_file_for
 from taskdb.migrate import open_engine
@@ -36,6 +35,7 @@ from taskdb.quantum.records import (
     normalize_statuses,
     to_row,
 )
+from taskdb.schema import upsert
 from taskdb.stores import QUANTUM
 
 DEFAULT_CACHE_DIR: Path = Path.home() / ".uniqc" / "cache"
@@ -88,18 +88,9 @@ def _count_query(filters: tuple[str, ...]) -> sa.Select[Any]:
 
 
 def _upsert(dialect: str) -> sa.Executable:
-    """One INSERT ... ON CONFLICT / ON DUPLICATE KEY statement for this dialect."""
+    """The seed's save: insert, or update everything but the key and the first submit_time."""
     changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
-    if dialect in MYSQL_DIALECTS:
-        my_insert = mysql.insert(TASKS)
-        return my_insert.on_duplicate_key_update(
-            {name: my_insert.inserted[name] for name in changed}
-        )
-    conflict_insert = postgresql.insert(TASKS) if dialect == "postgresql" else sqlite.insert(TASKS)
-    return conflict_insert.on_conflict_do_update(
-        index_elements=[TASKS.c.task_id],
-        set_={name: conflict_insert.excluded[name] for name in changed},
-    )
+    return upsert(TASKS, ("task_id",), changed, dialect)
 
 
 class TaskStore:

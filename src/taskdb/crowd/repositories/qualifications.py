@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pydantic import TypeAdapter
-from sqlalchemy import Insert, bindparam, delete, select
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy import Insert, Table, bindparam, delete, select
 
 from taskdb.crowd.models import GrantedQualification, Qualification
 from taskdb.crowd.records import (
@@ -15,8 +14,8 @@ from taskdb.crowd.records import (
     Text,
 )
 from taskdb.crowd.repositories.base import IdLike, Repository, arguments, operation, parse, table_of
-from taskdb.engine import MYSQL_DIALECTS
 from taskdb.errors import EntryDoesNotExist
+from taskdb.schema import upsert
 
 _NAME = TypeAdapter(Text)
 
@@ -63,20 +62,9 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         with self._runner.writing() as connection:
             dialect = connection.dialect.name
             connection.execute(
-                self._cached(("upsert", dialect), lambda: self._upsert(dialect)), values
+                self._cached(("upsert", dialect), lambda: _grant_statement(self.table, dialect)),
+                values,
             )
-
-    def _upsert(self, dialect: str) -> Insert:
-        """The one-statement grant for this dialect; values are bound at execution."""
-        if dialect in MYSQL_DIALECTS:
-            on_mysql = mysql.insert(self.table)
-            return on_mysql.on_duplicate_key_update(value=on_mysql.inserted.value)
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.table)
-        return statement.on_conflict_do_update(
-            index_elements=[self.table.c.worker_id, self.table.c.qualification_id],
-            set_={"value": statement.excluded.value},
-        )
 
     @operation("getting {entity}")
     def get(  # type: ignore[override]
@@ -130,3 +118,8 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         with self._runner.writing() as connection:
             parameters = wanted.model_dump(exclude={"value"})
             return bool(connection.execute(statement, parameters).rowcount)
+
+
+def _grant_statement(table: Table, dialect: str) -> Insert:
+    # A regrant changes the value and keeps the row's id and creation date.
+    return upsert(table, ("worker_id", "qualification_id"), ("value",), dialect)
