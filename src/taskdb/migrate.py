@@ -33,8 +33,8 @@ from taskdb.errors import (
     SchemaMismatch,
     translated,
 )
+from taskdb.lifecycle.env import CONNECTION, URL
 from taskdb.locking import migration_lock
-from taskdb.migrations.environment import CONNECTION, URL
 from taskdb.sqlite_shape import Comparison, TableShape, compare, describe
 from taskdb.stores import StoreSpec
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engines import Target
 
 from taskdb.engine import create_engine
-from taskdb.migrations.environment import SERVER_ONLY_COLUMNS
+from taskdb.lifecycle.env import SERVER_ONLY_COLUMNS
 from taskdb.stores import CROWD, QUANTUM, StoreSpec
 
 FAMILIES = (

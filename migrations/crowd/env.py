@@ -1,0 +1,7 @@
+"""Alembic environment of the crowd store (body in taskdb.lifecycle.env)."""
+
+from taskdb.crowd.models import CrowdBase as Base
+from taskdb.lifecycle.env import run_environment
+from taskdb.stores import CROWD as SPEC
+
+run_environment(SPEC, Base.metadata)

@@ -1,0 +1,1 @@
+"""From a URL to a usable database: status, open, upgrade, adopt, lock, check, and env.py's body."""

@@ -1,7 +1,0 @@
-"""Alembic environment of the quantum store (body in taskdb.migrations.environment)."""
-
-from taskdb.migrations.environment import run_environment
-from taskdb.quantum.models import QuantumBase as Base
-from taskdb.stores import QUANTUM as SPEC
-
-run_environment(SPEC, Base.metadata)
