@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from taskdb.engine import BUSY_TIMEOUT_MS
 from taskdb.engine import create_engine as taskdb_engine
-from taskdb.migrate import upgrade
-from taskdb.stores import StoreSpec
+from taskdb.lifecycle import upgrade
+from taskdb.spec import StoreSpec
 
 T = TypeVar("T")
 SERVER_URLS = {

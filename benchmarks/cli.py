@@ -26,7 +26,7 @@ from benchmarks.backends import ENGINES, Backend, Raw
 from benchmarks.timing import Result, Workload, measure
 from taskdb.crowd import CrowdStore
 from taskdb.quantum import TaskStore
-from taskdb.stores import CROWD, QUANTUM
+from taskdb.spec import CROWD, QUANTUM
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (10_000, 100_000)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from engines import ENGINES, SERVER_URL_VARIABLES, Target, server_url
 
-from taskdb.stores import CROWD, QUANTUM
+from taskdb.spec import CROWD, QUANTUM
 
 
 @pytest.fixture(params=ENGINES)

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from taskdb.engine import create_engine
-from taskdb.migrate import upgrade
-from taskdb.stores import StoreSpec
+from taskdb.lifecycle import upgrade
+from taskdb.spec import StoreSpec
 
 SERVER_URL_VARIABLES = {
     "postgresql": "TASKDB_TEST_POSTGRESQL_URL",

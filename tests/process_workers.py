@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 from multiprocessing import Queue
 from multiprocessing.synchronize import Barrier
 
 from taskdb.engine import create_engine
-from taskdb.migrate import open_engine, read_status, upgrade
-from taskdb.stores import CROWD
+from taskdb.lifecycle import open_engine, read_status, upgrade
+from taskdb.spec import CROWD
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def open_at_once(url: str, barrier: Barrier, results: Queue[tuple[bool, str]]) -> None:
     """Open the crowd store once every sibling is ready; put (ran migrations, state)."""
-    messages: list[str] = []
+    collected = _Collect()
+    logger = logging.getLogger("taskdb")
+    logger.addHandler(collected)
+    logger.setLevel(logging.INFO)
     barrier.wait(timeout=60)
     if url.startswith("sqlite"):
-        engine = open_engine(CROWD, url, progress=messages.append)
+        engine = open_engine(CROWD, url)
     else:
         engine = create_engine(url, CROWD)
-        upgrade(engine, CROWD, progress=messages.append)
+        upgrade(engine, CROWD)
     try:
         state = read_status(engine, CROWD).state
     finally:
         engine.dispose()
-    ran = any(message.startswith("upgrading") for message in messages)
+    ran = any(message.startswith("upgrading") for message in collected.messages)
     results.put((ran, state.value))

@@ -32,7 +32,7 @@ from engines import Target, server_url
 
 from taskdb.crowd import CrowdStore
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
-from taskdb.stores import CROWD, QUANTUM
+from taskdb.spec import CROWD, QUANTUM
 
 UNITS_PER_RUN = 200
 RUNS = 5

@@ -2,6 +2,6 @@
 
 from taskdb.crowd.models import CrowdBase as Base
 from taskdb.lifecycle.env import run_environment
-from taskdb.stores import CROWD as SPEC
+from taskdb.spec import CROWD as SPEC
 
 run_environment(SPEC, Base.metadata)

@@ -2,6 +2,6 @@
 
 from taskdb.lifecycle.env import run_environment
 from taskdb.quantum.models import QuantumBase as Base
-from taskdb.stores import QUANTUM as SPEC
+from taskdb.spec import QUANTUM as SPEC
 
 run_environment(SPEC, Base.metadata)

@@ -1,4 +1,4 @@
-"""Engine factory: URL resolution, per-connection SQLite settings, the application_id guard."""
+"""Engine factory: per-family options, per-connection SQLite settings, the application_id guard."""
 
 from __future__ import annotations
 
@@ -9,84 +9,52 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry
-from taskdb.stores import StoreSpec
+from taskdb.backends import READ_ONLY, backend_for, parse_url
+from taskdb.errors import DatabaseError, ForeignDatabase
+from taskdb.spec import StoreSpec
 
-# SQLAlchemy's dialect names of the MySQL family (mysql+pymysql:// to MariaDB is "mysql").
-MYSQL_DIALECTS = ("mysql", "mariadb")
-# Execution option that marks a connection as read-only: SQLite then takes no write lock.
-READ_ONLY = "taskdb_read_only"
 BUSY_TIMEOUT_MS = 30_000
-SERVER_POOL_RECYCLE_S = 1_800
 
 
-def _parse(url: str) -> URL:
-    try:
-        return make_url(url)
-    except sa_exc.ArgumentError as error:
-        raise InvalidEntry(
-            f"{url!r} is not a database URL; expected e.g. sqlite:///path/file.sqlite, "
-            "postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
-        ) from error
-
-
-def is_sqlite(engine_or_url: Engine | str) -> bool:
-    url = engine_or_url.url if isinstance(engine_or_url, Engine) else _parse(engine_or_url)
-    return url.get_backend_name() == "sqlite"
-
-
-def sqlite_path(url: str | Engine) -> Path | None:
-    """The file behind a SQLite URL or engine, or None for memory or another engine."""
-    parsed = url.url if isinstance(url, Engine) else _parse(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+def database_file(source: str | Engine) -> Path | None:
+    """The file behind an embedded database's URL or engine; None for memory or a server."""
+    url = source.url if isinstance(source, Engine) else parse_url(source)
+    if not backend_for(url).embedded or url.database in (None, "", ":memory:"):
         return None
-    return Path(parsed.database).expanduser()
+    return Path(url.database).expanduser()
+
+
+def public_url(source: str | Engine) -> str:
+    """A URL fit for messages and logs: the password hidden."""
+    url = source.url if isinstance(source, Engine) else parse_url(source)
+    return url.render_as_string(hide_password=True)
 
 
 def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
     """Create an engine for one store, with the settings taskdb relies on for its engine."""
-    backend = _parse(url).get_backend_name()
+    backend = backend_for(url)
     try:
-        if backend == "sqlite":
+        if backend.embedded:
             return _sqlite_engine(url, spec, **kwargs)
-        if backend == "postgresql":
-            # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.
-            connect_args = {"options": "-c timezone=UTC"}
-            return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
-        if backend in MYSQL_DIALECTS:
-            connect_args = {"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"}
-            return sa_create_engine(url, connect_args=connect_args, **_server_pool(kwargs))
-        return sa_create_engine(url, **kwargs)
+        return sa_create_engine(url, **{**backend.engine_options(), **kwargs})
     except (ImportError, sa_exc.NoSuchModuleError) as error:
         raise DatabaseError(
-            f"no usable driver for {_parse(url).drivername} ({error}); taskdb supports "
+            f"no usable driver for {parse_url(url).drivername} ({error}); taskdb supports "
             "sqlite://, postgresql+psycopg:// (pip install 'taskdb[postgresql]') and "
             "mysql+pymysql:// (pip install 'taskdb[mysql]')"
         ) from error
 
 
 def single_statement_reader(engine: Engine) -> Engine:
-    """The engine for calls that read with one statement: no transaction around it.
-
-    SQLite then takes no write lock (see the begin event). PostgreSQL runs the SELECT
-    in autocommit, saving the BEGIN and ROLLBACK round trips of a transaction; PyMySQL
-    would spend more round trips switching autocommit than it saves.
-    """
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(**{READ_ONLY: True}, isolation_level="AUTOCOMMIT")
-    return engine.execution_options(**{READ_ONLY: True})
-
-
-def _server_pool(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # No pre-ping (a round trip per call); recycle before servers drop idle connections.
-    return {"pool_recycle": SERVER_POOL_RECYCLE_S, **kwargs}
+    """The engine for calls that read with one statement: no write lock, no extra round trips."""
+    return engine.execution_options(**backend_for(engine).read_options())
 
 
 def _sqlite_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
-    path = sqlite_path(url)
+    path = database_file(url)
     where = str(path or url)
     # The driver's own transaction handling is switched off; BEGIN is emitted below.
     engine = sa_create_engine(url, connect_args={"isolation_level": None}, **kwargs)

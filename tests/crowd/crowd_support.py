@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 CROWD_TABLES = tuple(CrowdBase.metadata.tables)
 

@@ -14,10 +14,10 @@ from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseError, InvalidEntry, TaskdbError
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 # Every table has a repository attribute of the same name.
-REPOSITORIES = CROWD.baseline_tables
+REPOSITORIES = CROWD.tables
 NAMES = ("project_name", "task_name", "requester_name", "worker_name", "qualification_name")
 BAD_IDS = ("abc", "", "1.5", " 1", "-1", 1.5, True, -1, 2**40, b"1", object())
 BAD_TEXT = (5, 1.5, b"text", "nul\x00", "\ud800", object())

@@ -10,13 +10,13 @@ from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.crowd import CrowdStore
 from taskdb.errors import DatabaseError, InvalidEntry
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 
 def test_every_repository_works_on_an_adopted_seed_file(tmp_path: Path) -> None:
     path = make_crowd_seed_file(tmp_path / "mephisto.db")
     fill_crowd_seed_file(path)
-    before = dump(path, CROWD.baseline_tables)
+    before = dump(path, CROWD.tables)
 
     with CrowdStore(f"sqlite:///{path}") as store:
         # The seed's rows read back through the records, dates as the seed stored them.
@@ -96,9 +96,9 @@ def test_a_seed_file_with_dangling_references_is_adopted_as_it_is(tmp_path: Path
     connection.execute("UPDATE units SET worker_id = 999 WHERE unit_id = 1")
     connection.commit()
     connection.close()
-    before = dump(path, CROWD.baseline_tables)
+    before = dump(path, CROWD.tables)
 
     with CrowdStore(f"sqlite:///{path}") as store:
         assert store.units.get(1).worker_id == 999
 
-    assert dump(path, CROWD.baseline_tables) == before
+    assert dump(path, CROWD.tables) == before

@@ -24,7 +24,7 @@ from taskdb.crowd import (
 from taskdb.crowd.models import CrowdBase, Unit
 from taskdb.crowd.records import RECORDS, creation_text
 from taskdb.errors import DatabaseBehind, InvalidEntry
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 UNIT_STATUS_COLUMN = [c.name for c in Unit.__table__.columns].index("status")
 

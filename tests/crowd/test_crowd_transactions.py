@@ -13,7 +13,7 @@ from crowd_support import World, counts, snapshot
 from taskdb.crowd import CrowdStore, NewUnit
 from taskdb.crowd.repositories import base
 from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry, TaskdbError
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 
 class Boom(Exception):

@@ -11,8 +11,8 @@ import pytest
 from engines import Target
 from seed_files import make_crowd_seed_file
 
-from taskdb.migrate import head_revision
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.lifecycle import head_revision
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 REPO = Path(__file__).resolve().parents[2]
 ALEMBIC = Path(sys.executable).with_name("alembic")

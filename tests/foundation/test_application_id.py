@@ -10,8 +10,8 @@ import pytest
 from engines import Target
 
 from taskdb.errors import ForeignDatabase
-from taskdb.migrate import open_engine
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.lifecycle import open_engine
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 SPECS = pytest.mark.parametrize("spec", [CROWD, QUANTUM], ids=lambda s: s.name)
 

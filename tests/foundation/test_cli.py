@@ -9,10 +9,10 @@ import pytest
 from engines import Target
 from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
-from taskdb.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
 from taskdb.engine import create_engine
-from taskdb.migrate import head_revision
-from taskdb.stores import CROWD, QUANTUM
+from taskdb.lifecycle import head_revision
+from taskdb.spec import CROWD, QUANTUM
+from taskdb.tools.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -169,10 +169,10 @@ def test_copy_command_moves_rows(
     with engine.connect() as connection:
         counts = {
             table: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
-            for table in CROWD.baseline_tables
+            for table in CROWD.tables
         }
     engine.dispose()
-    assert counts == dict.fromkeys(CROWD.baseline_tables, 1)
+    assert counts == dict.fromkeys(CROWD.tables, 1)
 
 
 def test_copy_from_a_missing_source_creates_nothing(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engines import Target
 
 from taskdb.engine import BUSY_TIMEOUT_MS, READ_ONLY, create_engine
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 
 def _pragmas(connection: sa.Connection) -> dict[str, object]:

@@ -21,7 +21,7 @@ from taskdb.errors import (
     classify,
     translated,
 )
-from taskdb.stores import CROWD
+from taskdb.spec import CROWD
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from engines import Target
 from seed_files import make_crowd_seed_file, make_quantum_seed_file
 
 from taskdb.engine import create_engine
-from taskdb.migrate import baseline_revision, upgrade
-from taskdb.sqlite_shape import TableShape, compare, describe
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.lifecycle import baseline_revision, upgrade
+from taskdb.schema.shape import TableShape, compare, describe
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 SEED_FILE_MAKERS = {"crowd": make_crowd_seed_file, "quantum": make_quantum_seed_file}
 
@@ -22,7 +22,7 @@ def _shape(path: Path, spec: StoreSpec) -> dict[str, TableShape]:
     engine = sa.create_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as connection:
-            return describe(connection, spec.baseline_tables)
+            return describe(connection, spec.tables)
     finally:
         engine.dispose()
 
@@ -42,8 +42,8 @@ def test_baseline_revision_matches_the_seed_schema_exactly(tmp_path: Path, spec:
     seed = _shape(SEED_FILE_MAKERS[spec.name](tmp_path / "seed.sqlite"), spec)
     ours = _shape(_migrated_file(tmp_path, spec, baseline_revision(spec)), spec)
 
-    assert sorted(seed) == sorted(spec.baseline_tables)
-    for table in spec.baseline_tables:
+    assert sorted(seed) == sorted(spec.tables)
+    for table in spec.tables:
         assert ours[table] == seed[table], table
     assert compare(seed, ours).identical
 
@@ -74,7 +74,7 @@ def test_head_is_the_seed_schema_plus_the_listed_additions(tmp_path: Path, spec:
     assert comparison.missing_indexes == ()
     added = {
         (table, name, columns)
-        for table in spec.baseline_tables
+        for table in spec.tables
         for name, columns in head[table].indexes
         if (name, columns) not in seed[table].indexes
     }

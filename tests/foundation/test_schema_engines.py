@@ -10,7 +10,7 @@ from engines import Target
 
 from taskdb.engine import create_engine
 from taskdb.lifecycle.env import SERVER_ONLY_COLUMNS
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 FAMILIES = (
     (sa.Boolean, "boolean"),  # before Integer: MySQL reflects BOOL as TINYINT(1)
@@ -37,7 +37,7 @@ def _normalised(url: str, spec: StoreSpec) -> dict[str, Any]:
     try:
         inspector = sa.inspect(engine)
         shape: dict[str, Any] = {}
-        for table in spec.baseline_tables:
+        for table in spec.tables:
             columns = [
                 c for c in inspector.get_columns(table) if c["name"] not in SERVER_ONLY_COLUMNS
             ]
@@ -82,6 +82,6 @@ def test_every_engine_has_the_sqlite_schema(
     expected = _normalised(sqlite_target.migrated_url(spec), spec)
     found = _normalised(server_target.migrated_url(spec), spec)
 
-    for table in spec.baseline_tables:
+    for table in spec.tables:
         assert found[table] == expected[table], table
     assert sum(len(t["indexes"]) for t in expected.values()) >= (15 if spec is CROWD else 3)

@@ -12,10 +12,10 @@ from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseMismatch, EntryDoesNotExist
-from taskdb.migrate import open_engine
+from taskdb.lifecycle import open_engine
 from taskdb.quantum.models import QuantumBase
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
-from taskdb.transfer import copy_database
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
+from taskdb.tools.copy import copy_database
 
 
 def _rows(url: str, spec: StoreSpec, metadata: sa.MetaData) -> dict[str, list[tuple[object, ...]]]:

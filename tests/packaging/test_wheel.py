@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import taskdb
-from taskdb.migrate import head_revision
-from taskdb.stores import CROWD, QUANTUM
+from taskdb.lifecycle import head_revision
+from taskdb.spec import CROWD, QUANTUM
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,10 +14,11 @@ from quantum_seedfile import SEED_ROWS, UNIC, SeedReader, dump, header, make_see
 
 import taskdb.quantum.store as store_module
 from taskdb.errors import ForeignDatabase, TaskdbError
-from taskdb.migrate import State, expected_sqlite_shape, head_revision, read_status
+from taskdb.lifecycle import State, head_revision, read_status
+from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
-from taskdb.sqlite_shape import describe
-from taskdb.stores import QUANTUM
+from taskdb.schema.shape import describe
+from taskdb.spec import QUANTUM
 
 
 def tables(path: Path) -> set[str]:

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseBehind, InvalidEntry
-from taskdb.migrate import State, head_revision, read_status, upgrade
+from taskdb.lifecycle import State, head_revision, read_status, upgrade
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
-from taskdb.stores import QUANTUM
+from taskdb.spec import QUANTUM
 
 
 @pytest.fixture

@@ -25,9 +25,10 @@ from taskdb.crowd.repositories import (
     WorkerRepository,
 )
 from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
+from taskdb.engine import public_url
 from taskdb.errors import translated
-from taskdb.migrate import open_engine, public_url
-from taskdb.stores import CROWD
+from taskdb.lifecycle.open import open_engine
+from taskdb.spec import CROWD
 
 
 class CrowdRepositories:

@@ -2,84 +2,87 @@
 
 from __future__ import annotations
 
+import logging.config
 from collections.abc import Callable
 from typing import Any
 
 from alembic import context
 from alembic.runtime.migration import MigrationContext
 from alembic.util.exc import CommandError
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from taskdb.engine import create_engine, is_sqlite
-from taskdb.errors import DatabaseError
-from taskdb.locking import migration_lock
+from taskdb.backends import backend_for
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseError, TaskdbError
+from taskdb.lifecycle.history import CONNECTION, URL
+from taskdb.lifecycle.lock import migration_lock
+from taskdb.lifecycle.status import State, classify, refuse_unusable
 from taskdb.schema import primary_keys_reflected_not_null
-from taskdb.stores import StoreSpec
+from taskdb.spec import StoreSpec
 
 IncludeName = Callable[[str | None, str, object], bool]
 
 # Columns a revision adds only on server engines (SQLite has its rowid); models omit them.
 SERVER_ONLY_COLUMNS = frozenset({"insert_seq"})
 
-# Key of ``Config.attributes`` under which taskdb hands env.py an open connection.
-CONNECTION = "connection"
-# Key of ``Config.attributes`` for an explicit URL (the ``--url`` of the taskdb command).
-URL = "url"
-
 
 def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
+    config = context.config
+    if config.config_file_name is not None:
+        # The shell's alembic.ini: its [loggers] make `alembic upgrade` show each revision.
+        logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
     with primary_keys_reflected_not_null():
         _run_environment(spec, metadata)
 
 
 def _run_environment(spec: StoreSpec, metadata: MetaData) -> None:
     config = context.config
-    url = spec.resolve_url(config.attributes.get(URL) or config.get_main_option("sqlalchemy.url"))
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "version_table": spec.version_table,
-        "render_as_batch": is_sqlite(url),
+        # Every dialect: a revision generated against a server must still run on SQLite.
+        "render_as_batch": True,
         "compare_type": True,
         "compare_server_default": True,
         "include_name": _only_tables_of(metadata),
         "include_object": _skip_server_only_columns,
     }
+    given: Connection | None = config.attributes.get(CONNECTION)
+    if given is not None:
+        # The library's path: everything comes from the connection it hands over.
+        _run_online(given, options)
+        return
+    # The shell's path: the URL is resolved here, and only here.
+    url = spec.resolve_url(config.attributes.get(URL) or config.get_main_option("sqlalchemy.url"))
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
             context.run_migrations()
         return
-    given: Connection | None = config.attributes.get(CONNECTION)
-    if given is not None:
-        _run_online(given, options)
-        return
     engine = create_engine(url, spec)
     try:
         with migration_lock(engine, spec), engine.connect() as connection:
-            _refuse_legacy(connection, spec)
+            _refuse_unusable(connection, spec)
             _run_online(connection, options)
     finally:
         engine.dispose()
 
 
-def _refuse_legacy(connection: Connection, spec: StoreSpec) -> None:
-    """Alembic alone would fail on existing tables: point at the command that adopts them."""
-    url = connection.engine.url.render_as_string(hide_password=True)
-    tables = set(inspect(connection).get_table_names())
-    if spec.version_table not in tables and tables & set(spec.baseline_tables):
-        connection.rollback()
-        if connection.dialect.name != "sqlite":
-            raise CommandError(
-                f"{url} holds {spec.name} tables but no {spec.version_table}; taskdb adopts "
-                "only SQLite files: upgrade an empty database and move rows with `taskdb copy`"
-            )
-        raise CommandError(
-            f"the {spec.name} database at {url} was made by the seed code (its tables exist, "
-            f"without {spec.version_table}); run `taskdb adopt --store {spec.name} "
-            f"--url '{url}'`, which checks its schema and stamps it in place"
-        )
+def _refuse_unusable(connection: Connection, spec: StoreSpec) -> None:
+    """Alembic alone would fail on a seed file or a newer one: say what to run instead."""
+    status = classify(connection, spec)
     connection.rollback()
+    try:
+        refuse_unusable(status, spec, backend_for(connection).embedded)
+    except TaskdbError as refused:
+        raise CommandError(str(refused)) from refused
+    if status.state is State.LEGACY:
+        raise CommandError(
+            f"the {spec.name} database at {status.url} was made by the seed code (its tables "
+            f"exist, without {spec.version_table}); run `taskdb adopt --store {spec.name} "
+            f"--url '{status.url}'`, which checks its schema and stamps it in place"
+        )
 
 
 def _only_tables_of(metadata: MetaData) -> IncludeName:
@@ -105,7 +108,7 @@ def _skip_server_only_columns(
 
 
 def _run_online(connection: Connection, options: dict[str, Any]) -> None:
-    sqlite = connection.dialect.name == "sqlite"
+    sqlite = backend_for(connection).embedded
     if sqlite:
         # Batch migrations copy and drop tables that others reference; checked per revision.
         _set_sqlite_foreign_keys(connection, enabled=False)

@@ -20,10 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from taskdb.engine import single_statement_reader, sqlite_path
+from taskdb.backends import backend_for
+from taskdb.engine import database_file, public_url, single_statement_reader
 from taskdb.errors import InvalidEntry, translated
-from taskdb.locking import lock_file_for
-from taskdb.migrate import open_engine
+from taskdb.lifecycle.lock import lock_file_for
+from taskdb.lifecycle.open import open_engine
 from taskdb.quantum.models import QuantumBase
 from taskdb.quantum.records import (
     TERMINAL_STATUSES,
@@ -35,10 +36,9 @@ from taskdb.quantum.records import (
     normalize_statuses,
     to_row,
 )
-from taskdb.schema import upsert
-from taskdb.stores import QUANTUM
+from taskdb.spec import QUANTUM
 
-DEFAULT_CACHE_DIR: Path = Path.home() / ".uniqc" / "cache"
+DEFAULT_CACHE_DIR: Path = QUANTUM.default_path().parent
 DB_FILENAME: str = "tasks.sqlite"
 # The seed's "UNIC" header tag, stamped on every SQLite file and checked on every open.
 APPLICATION_ID: int = QUANTUM.application_id
@@ -51,8 +51,6 @@ TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
 _COLUMNS = tuple(TASKS.c)
 # Kept as the first save set it, as the seed's ON CONFLICT clause does.
 _KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
-# Servers have no rowid: revision quantum_0002 gives them this insertion counter instead.
-_SERVER_INSERT_ORDER = "insert_seq"
 
 
 def default_cache_dir() -> Path:
@@ -60,7 +58,7 @@ def default_cache_dir() -> Path:
     # A caller who reassigned DEFAULT_CACHE_DIR (as the seed's tests do) wins.
     if DEFAULT_CACHE_DIR is not _IMPORTED_DEFAULT_CACHE_DIR:
         return DEFAULT_CACHE_DIR
-    return Path.home() / ".uniqc" / "cache"
+    return QUANTUM.default_path().parent
 
 
 # Statements are built once and reused, so SQLAlchemy keeps their compiled form.
@@ -72,8 +70,7 @@ def _where(filters: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
 
 
 @functools.cache
-def _list_query(dialect: str, filters: tuple[str, ...], limited: bool) -> sa.Select[Any]:
-    tiebreak = "rowid" if dialect == "sqlite" else _SERVER_INSERT_ORDER
+def _list_query(tiebreak: str, filters: tuple[str, ...], limited: bool) -> sa.Select[Any]:
     query = (
         sa.select(*_COLUMNS)
         .where(*_where(filters))
@@ -87,10 +84,10 @@ def _count_query(filters: tuple[str, ...]) -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(TASKS).where(*_where(filters))
 
 
-def _upsert(dialect: str) -> sa.Executable:
+def _upsert(engine: Engine) -> sa.Executable:
     """The seed's save: insert, or update everything but the key and the first submit_time."""
     changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
-    return upsert(TASKS, ("task_id",), changed, dialect)
+    return backend_for(engine).upsert(TASKS, ("task_id",), changed)
 
 
 class TaskStore:
@@ -117,7 +114,7 @@ class TaskStore:
             self.cache_dir: Path | None
             self.db_path: Path | None
             if url:
-                self.db_path = sqlite_path(url)
+                self.db_path = database_file(url)
                 self.cache_dir = self.db_path.parent if self.db_path is not None else None
                 self._url = url
             else:
@@ -146,7 +143,7 @@ class TaskStore:
                 self.close()
             if self._engine is None or self._upsert is None:
                 engine = open_engine(QUANTUM, self._url)
-                self._upsert = _upsert(engine.dialect.name)
+                self._upsert = _upsert(engine)
                 self._reader = single_statement_reader(engine)
                 self._engine = engine
                 self._identity = self._file_identity()
@@ -182,7 +179,7 @@ class TaskStore:
     @property
     def url(self) -> str:
         """The database URL, password hidden."""
-        return sa.make_url(self._url).render_as_string(hide_password=True)
+        return public_url(self._url)
 
     def close(self) -> None:
         """Release the pooled connections; a later call opens them again."""
@@ -242,7 +239,8 @@ class TaskStore:
             values = self._filter_values(status, backend)
             checked_limit = check_limit(limit)
             reader = self._read_engine()
-            query = _list_query(reader.dialect.name, tuple(values), checked_limit is not None)
+            order = backend_for(reader).insertion_order
+            query = _list_query(order, tuple(values), checked_limit is not None)
             if checked_limit is not None:
                 values["limit"] = checked_limit
             with reader.connect() as connection:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
+from taskdb.backends import backend_for
 from taskdb.crowd.records import (
     PROVIDERS_CONTEXT,
     Flag,
@@ -330,8 +331,8 @@ class Repository(Generic[R]):
         if not rows:
             return []
         with self._runner.writing() as connection:
-            if connection.dialect.name == "sqlite":
-                return self._insert_many_sqlite(connection, rows)
+            if not backend_for(connection).returns_ids_in_order:
+                return self._insert_many_counted(connection, rows)
             statement = self._cached(
                 ("insert_returning",),
                 lambda: insert(self.table).returning(self.key(), sort_by_parameter_order=True),
@@ -342,7 +343,7 @@ class Repository(Generic[R]):
                 ids.extend(int(value) for value in result.scalars())
             return ids
 
-    def _insert_many_sqlite(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    def _insert_many_counted(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
         # One executemany: SQLite cannot order RETURNING rows, so SQLAlchemy would send one
         # INSERT per row. Under the write lock AUTOINCREMENT hands out consecutive ids.
         connection.execute(self._cached(("insert",), lambda: insert(self.table)), rows)

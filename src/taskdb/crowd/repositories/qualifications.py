@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 from sqlalchemy import Insert, Table, bindparam, delete, select
 
+from taskdb.backends import Backend, backend_for
 from taskdb.crowd.models import GrantedQualification, Qualification
 from taskdb.crowd.records import (
     Grant,
@@ -15,7 +16,6 @@ from taskdb.crowd.records import (
 )
 from taskdb.crowd.repositories.base import IdLike, Repository, arguments, operation, parse, table_of
 from taskdb.errors import EntryDoesNotExist
-from taskdb.schema import upsert
 
 _NAME = TypeAdapter(Text)
 
@@ -60,9 +60,11 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         """Give a worker a qualification, or change its value if already granted: one upsert."""
         values = self._validated(Grant, arguments(locals())).model_dump()
         with self._runner.writing() as connection:
-            dialect = connection.dialect.name
+            backend = backend_for(connection)
             connection.execute(
-                self._cached(("upsert", dialect), lambda: _grant_statement(self.table, dialect)),
+                self._cached(
+                    ("upsert", backend.family), lambda: _grant_statement(self.table, backend)
+                ),
                 values,
             )
 
@@ -120,6 +122,6 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             return bool(connection.execute(statement, parameters).rowcount)
 
 
-def _grant_statement(table: Table, dialect: str) -> Insert:
+def _grant_statement(table: Table, backend: Backend) -> Insert:
     # A regrant changes the value and keeps the row's id and creation date.
-    return upsert(table, ("worker_id", "qualification_id"), ("value",), dialect)
+    return backend.upsert(table, ("worker_id", "qualification_id"), ("value",))

@@ -2,40 +2,58 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy import MetaData
 
 HOME_ENV = "TASKDB_HOME"
 
 
 @dataclass(frozen=True)
 class StoreSpec:
-    """Facts about one store that the engine, the migrations and the CLI share."""
+    """Facts about one store that the engine, the lifecycle and the tools share."""
 
     name: str
     url_env: str
     version_table: str
     # SQLite header tag stamped by the baseline revision and checked on every connect.
     application_id: int
-    # Tables the baseline creates: their presence without a version table means "legacy".
-    baseline_tables: tuple[str, ...]
     alembic_section: str
+    # "module:Class" of the store's declarative base, imported on first use: the models
+    # sit above this module, which everything else imports.
+    base: str
+    # The default SQLite file: under $TASKDB_HOME (else the per-user data folder), or a
+    # path below the home directory where the seed kept it.
+    default_file: str
+    default_under_home: bool = False
 
     @property
     def script_location(self) -> str:
         return f"taskdb:migrations/{self.name}"
 
+    @property
+    def metadata(self) -> MetaData:
+        module, _, attribute = self.base.partition(":")
+        metadata = getattr(importlib.import_module(module), attribute).metadata
+        assert isinstance(metadata, MetaData)
+        return metadata
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The store's tables: their presence without a version table means "legacy"."""
+        return tuple(self.metadata.tables)
+
     def default_path(self) -> Path:
-        """The embedded SQLite file used when no URL is given."""
-        if self.name == "quantum":
-            # The seed's TaskStore cache, so TaskStore() and the shell find existing caches.
-            return Path.home() / ".uniqc" / "cache" / "tasks.sqlite"
+        """The embedded SQLite file used when no URL is given, read at call time."""
+        if self.default_under_home:
+            return Path.home() / self.default_file
         home = os.environ.get(HOME_ENV)
         base = Path(home) if home else Path(platformdirs.user_data_dir("taskdb"))
-        return base / f"{self.name}.sqlite"
+        return base / self.default_file
 
     def resolve_url(self, url: str | None = None) -> str:
         """An explicit URL wins, then the store's environment variable, then the default file."""
@@ -48,8 +66,7 @@ class StoreSpec:
 
     def upgrade_command(self, url: str) -> str:
         """The shell command that brings this store's database at ``url`` to head."""
-        section = "" if self.alembic_section == "alembic" else f" -n {self.alembic_section}"
-        return f"{self.url_env}='{url}' alembic{section} upgrade head"
+        return f"taskdb upgrade --store {self.name} --url '{url}'"
 
 
 CROWD = StoreSpec(
@@ -57,20 +74,9 @@ CROWD = StoreSpec(
     url_env="TASKDB_CROWD_URL",
     version_table="taskdb_crowd_version",
     application_id=0x54444243,  # b"TDBC": taskdb crowd
-    baseline_tables=(
-        "projects",
-        "tasks",
-        "requesters",
-        "task_runs",
-        "assignments",
-        "units",
-        "workers",
-        "agents",
-        "onboarding_agents",
-        "qualifications",
-        "granted_qualifications",
-    ),
     alembic_section="alembic",
+    base="taskdb.crowd.models:CrowdBase",
+    default_file="crowd.sqlite",
 )
 
 QUANTUM = StoreSpec(
@@ -78,8 +84,11 @@ QUANTUM = StoreSpec(
     url_env="TASKDB_QUANTUM_URL",
     version_table="taskdb_quantum_version",
     application_id=0x554E4943,  # b"UNIC": the seed's tag, so seed code still opens our files
-    baseline_tables=("tasks",),
     alembic_section="quantum",
+    base="taskdb.quantum.models:QuantumBase",
+    # The seed's TaskStore cache, so TaskStore() and the shell find existing caches.
+    default_file=".uniqc/cache/tasks.sqlite",
+    default_under_home=True,
 )
 
 STORES = {spec.name: spec for spec in (CROWD, QUANTUM)}

@@ -8,19 +8,20 @@ from datetime import UTC, datetime
 
 from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
-from taskdb.migrate import Progress, read_status, upgrade
+from taskdb.lifecycle.status import read_status
+from taskdb.lifecycle.upgrade import upgrade
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
-from taskdb.stores import CROWD, QUANTUM, StoreSpec
+from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 Printer = Callable[[str], None]
 
 
-def migrate_store(spec: StoreSpec, url: str, out: Printer, progress: Progress | None) -> None:
+def migrate_store(spec: StoreSpec, url: str, out: Printer) -> None:
     """Run the store's Alembic history up to head and say what changed."""
     engine = create_engine(url, spec)
     try:
         before = read_status(engine, spec)
-        after = upgrade(engine, spec, progress=progress)
+        after = upgrade(engine, spec)
     finally:
         engine.dispose()
     out(
@@ -102,14 +103,13 @@ def run_quantum_demo(store: TaskStore, tag: str, out: Printer) -> None:
 def run_demo(
     crowd_url: str | None = None,
     quantum_url: str | None = None,
-    progress: Progress | None = None,
     out: Printer = print,
 ) -> None:
     crowd_url = CROWD.resolve_url(crowd_url)
     quantum_url = QUANTUM.resolve_url(quantum_url)
     out("taskdb demo: migrating both stores through Alembic")
-    migrate_store(CROWD, crowd_url, out, progress)
-    migrate_store(QUANTUM, quantum_url, out, progress)
+    migrate_store(CROWD, crowd_url, out)
+    migrate_store(QUANTUM, quantum_url, out)
     tag = f"demo-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     out(f"running the end-to-end demo as {tag}")
     with CrowdStore(crowd_url) as crowd:

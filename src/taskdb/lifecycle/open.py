@@ -1,0 +1,43 @@
+"""Open a store's database: an embedded SQLite file upgrades itself; servers are only checked.
+
+The target is resolved once (URL, backend, file), the status is read once before
+acting and, when something was done, once after.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from taskdb.backends import backend_for
+from taskdb.engine import create_engine
+from taskdb.errors import DatabaseBehind
+from taskdb.lifecycle.status import DatabaseStatus, State, read_status, refuse_unusable
+from taskdb.lifecycle.upgrade import upgrade
+from taskdb.spec import StoreSpec
+
+
+def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
+    """Make an opened database usable, or refuse it. SQLite upgrades itself; servers do not."""
+    status = read_status(engine, spec)
+    if status.state is State.CURRENT:
+        return status
+    embedded = backend_for(engine).embedded
+    refuse_unusable(status, spec, embedded)
+    if not embedded:
+        raise DatabaseBehind(
+            f"the {spec.name} database at {status.url} is {status.state.value} "
+            f"(revision {status.revision or 'none'}, head {status.head}); bring it to head "
+            f"with `{spec.upgrade_command(status.url)}`"
+        )
+    return upgrade(engine, spec)
+
+
+def open_engine(spec: StoreSpec, url: str | None = None) -> Engine:
+    """Create the store's engine for ``url`` (or its default) and make the database usable."""
+    engine = create_engine(spec.resolve_url(url), spec)
+    try:
+        prepare(engine, spec)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

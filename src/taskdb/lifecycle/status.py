@@ -1,0 +1,111 @@
+"""The one classifier of a database: fresh, current, behind, ahead, legacy or foreign.
+
+Used by every path that opens a database: the stores, the ``taskdb`` command and
+the Alembic environment behind the shell's ``alembic``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import Connection
+
+from taskdb.backends import READ_ONLY, backend_for
+from taskdb.engine import database_file, public_url
+from taskdb.errors import DatabaseTooNew, ForeignDatabase, SchemaMismatch, translated
+from taskdb.lifecycle.history import head_revision, is_known
+from taskdb.spec import StoreSpec
+
+
+class State(StrEnum):
+    FRESH = "fresh"  # nothing of this store yet
+    CURRENT = "current"  # at this taskdb's head revision
+    BEHIND = "behind"  # at an older revision this taskdb knows
+    AHEAD = "ahead"  # at a revision this taskdb does not know: written by a newer taskdb
+    LEGACY = "legacy"  # made by the seed code: tables present, no version table
+    FOREIGN = "foreign"  # another application's file, or not SQLite at all
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    store: str
+    url: str
+    state: State
+    revision: str | None
+    head: str
+    application_id: int | None
+    detail: str = ""
+
+
+def read_status(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
+    """Classify the database without writing to it."""
+    url = public_url(engine)
+    path = database_file(engine)
+    if path is not None and not path.exists():
+        # Connecting would create the file: a missing file is fresh, and stays missing.
+        head = head_revision(spec)
+        return DatabaseStatus(spec.name, url, State.FRESH, None, head, None, "no file yet")
+    try:
+        with translated(f"reading the {spec.name} database"), engine.connect() as connection:
+            return classify(connection.execution_options(**{READ_ONLY: True}), spec)
+    except ForeignDatabase as refused:
+        head = head_revision(spec)
+        return DatabaseStatus(spec.name, url, State.FOREIGN, None, head, None, str(refused))
+
+
+def classify(connection: Connection, spec: StoreSpec) -> DatabaseStatus:
+    """The state of the database behind ``connection``, read without writing."""
+    url = public_url(connection.engine)
+    head = head_revision(spec)
+    embedded = backend_for(connection).embedded
+    application_id = (
+        int(connection.exec_driver_sql("PRAGMA application_id").scalar_one()) if embedded else None
+    )
+
+    def status(state: State, revision: str | None = None, detail: str = "") -> DatabaseStatus:
+        return DatabaseStatus(spec.name, url, state, revision, head, application_id, detail)
+
+    tables = set(inspect(connection).get_table_names())
+    if spec.version_table in tables:
+        revisions = MigrationContext.configure(
+            connection, opts={"version_table": spec.version_table}
+        ).get_current_heads()
+        if not revisions:
+            return status(State.FRESH)
+        revision = revisions[0]
+        if not is_known(spec, revision):
+            return status(State.AHEAD, revision, f"revision {revision} is unknown to this taskdb")
+        return status(State.CURRENT if revision == head else State.BEHIND, revision)
+    if tables & set(spec.tables):
+        return status(State.LEGACY, detail="tables of the seed code, no version table")
+    if embedded and tables - {"sqlite_sequence"}:
+        others = ", ".join(sorted(tables))
+        return status(
+            State.FOREIGN,
+            detail=f"{url} holds tables of another application ({others}) and none of the "
+            f"{spec.name} store's; taskdb refuses it and left it untouched",
+        )
+    return status(State.FRESH)
+
+
+def refuse_unusable(status: DatabaseStatus, spec: StoreSpec, embedded: bool) -> None:
+    """Raise for a database no command of this taskdb can bring to head."""
+    if status.state is State.FOREIGN:
+        raise ForeignDatabase(
+            status.detail or f"{status.url} does not belong to the {spec.name} store"
+        )
+    if status.state is State.AHEAD:
+        raise DatabaseTooNew(
+            f"{status.url} is at revision {status.revision}, written by a newer taskdb "
+            f"(this one knows up to {status.head}); upgrade taskdb to open it"
+        )
+    if status.state is State.LEGACY and not embedded:
+        raise SchemaMismatch(
+            f"{status.url} holds {spec.name} tables but no taskdb version table; taskdb adopts "
+            "only SQLite files made by the seed code. Create the schema in an empty database "
+            f"(`taskdb upgrade --store {spec.name} --url ...`) and move the rows with "
+            "`taskdb copy`"
+        )
