@@ -8,12 +8,18 @@ offers no code at all.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from typing import ParamSpec, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class TaskdbError(Exception):
@@ -156,3 +162,48 @@ def translated(context: str = "") -> Iterator[None]:
     except OverflowError as error:  # an int too large for the driver to bind
         prefix = f"{context}: " if context else ""
         raise InvalidEntry(f"{prefix}a number is out of the range a database can store") from error
+
+
+def explain(error: ValidationError) -> str:
+    """One line per problem of a pydantic validation: where it is, then what is allowed."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(step) for step in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """The error boundary of a repository method: only taskdb errors come out.
+
+    ``doing`` says what the call was doing, for the message; ``{entity}`` in it is
+    replaced by the repository's ``entity`` (the kind of row it holds).
+    """
+
+    def decorate(method: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(method)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return method(*args, **kwargs)
+            except sa_exc.SQLAlchemyError as error:
+                raise translate(error, _context(doing, args)) from error
+            except sqlite3.Error as error:  # raised by the driver outside SQLAlchemy's wrapping
+                wrapped = sa_exc.DBAPIError(None, None, error)
+                raise translate(wrapped, _context(doing, args)) from error
+            except ValidationError as error:
+                raise InvalidEntry(f"{_context(doing, args)}: {explain(error)}") from error
+            except OverflowError as error:  # an int too large for the driver to bind
+                raise InvalidEntry(
+                    f"{_context(doing, args)}: a number is out of the range a database can store"
+                ) from error
+
+        return run
+
+    return decorate
+
+
+def _context(doing: str, args: tuple[object, ...]) -> str:
+    # Formatted only when a call fails: the happy path stays cheap.
+    entity = getattr(args[0], "entity", "entry") if args else "entry"
+    return doing.format(entity=entity)

@@ -21,8 +21,9 @@ from taskdb.crowd import (
     ProviderRegistry,
     UnitStatus,
 )
+from taskdb.crowd.fields import creation_text
 from taskdb.crowd.models import CrowdBase, Unit
-from taskdb.crowd.records import RECORDS, creation_text
+from taskdb.crowd.records import RECORDS
 from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.spec import CROWD
 

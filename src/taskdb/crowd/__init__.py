@@ -1,11 +1,10 @@
 """The crowd store: Mephisto's LocalMephistoDB tables behind one repository per table."""
 
+from taskdb.crowd.inputs import NewAssignment, NewUnit
 from taskdb.crowd.records import (
     AgentRecord,
     AssignmentRecord,
     GrantedQualificationRecord,
-    NewAssignment,
-    NewUnit,
     OnboardingAgentRecord,
     ProjectRecord,
     QualificationRecord,

@@ -8,19 +8,17 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 
+from taskdb.connections import AutocommitRunner, Runner, TransactionRunner
 from taskdb.crowd.repositories import (
     AgentRepository,
     AssignmentRepository,
-    AutocommitRunner,
     GrantedQualificationRepository,
     OnboardingAgentRepository,
     ProjectRepository,
     QualificationRepository,
     RequesterRepository,
-    Runner,
     TaskRepository,
     TaskRunRepository,
-    TransactionRunner,
     UnitRepository,
     WorkerRepository,
 )

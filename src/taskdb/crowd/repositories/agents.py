@@ -1,30 +1,15 @@
-"""Agents and onboarding agents: a worker's attempt at a unit, or at a task's onboarding."""
+"""Agents: a worker's attempt at a unit."""
 
 from __future__ import annotations
 
 from sqlalchemy import Update, bindparam
 
-from taskdb.crowd.models import Agent, OnboardingAgent, Unit
-from taskdb.crowd.records import (
-    AgentRecord,
-    AgentStatusValue,
-    Input,
-    NewAgent,
-    NewOnboardingAgent,
-    OnboardingAgentRecord,
-)
-from taskdb.crowd.repositories.base import (
-    IdLike,
-    Repository,
-    arguments,
-    operation,
-    table_of,
-)
+from taskdb.crowd.inputs import AgentStatusChange, NewAgent
+from taskdb.crowd.models import Agent, Unit
+from taskdb.crowd.records import AgentRecord
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
 from taskdb.crowd.vocab import AgentStatus, UnitStatus
-
-
-class AgentStatusChange(Input):
-    status: AgentStatusValue
+from taskdb.errors import operation
 
 
 class AgentRepository(Repository[AgentRecord]):
@@ -43,15 +28,29 @@ class AgentRepository(Repository[AgentRecord]):
         task_type: str | int,
         provider_type: str,
     ) -> int:
-        """Create an agent in status ``none`` and assign its unit to it, in one transaction."""
-        values = self._validated(NewAgent, arguments(locals()))
+        """Create an agent in status ``none`` and assign its unit to it, in one transaction.
+
+        Raises EntryDoesNotExist for a missing worker or unit.
+        """
+        values = self._validated(
+            NewAgent,
+            {
+                "worker_id": worker_id,
+                "unit_id": unit_id,
+                "task_id": task_id,
+                "task_run_id": task_run_id,
+                "assignment_id": assignment_id,
+                "task_type": task_type,
+                "provider_type": provider_type,
+            },
+        )
         with self._runner.writing() as connection:
             agent_id = self._insert(
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
             )
             # The agent's foreign key already refused a missing unit, so this updates one row.
             connection.execute(
-                self._cached(("assign_unit",), _assign_unit),
+                self._statement(("assign_unit",), _assign_unit),
                 {"unit": values.unit_id, "agent": agent_id, "worker": values.worker_id},
             )
             return agent_id
@@ -59,7 +58,7 @@ class AgentRepository(Repository[AgentRecord]):
     @operation("updating {entity}")
     def update_status(self, agent_id: IdLike, status: str) -> None:
         """Set an agent's status: one of the agent statuses; None is refused."""
-        self._change(agent_id, AgentStatusChange, {"status": status})
+        self._change(agent_id, self._validated(AgentStatusChange, {"status": status}))
 
     @operation("finding {entity}s")
     def find(
@@ -74,41 +73,17 @@ class AgentRepository(Repository[AgentRecord]):
         task_type: str | int | None = None,
         provider_type: str | None = None,
     ) -> list[AgentRecord]:
-        return self._find(**arguments(locals()))
-
-
-class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
-    table = table_of(OnboardingAgent)
-    record = OnboardingAgentRecord
-    entity = "onboarding agent"
-
-    @operation("creating {entity}")
-    def new(
-        self, worker_id: IdLike, task_id: IdLike, task_run_id: IdLike, task_type: str | int
-    ) -> int:
-        """Create an onboarding agent in status ``none``."""
-        values = self._validated(NewOnboardingAgent, arguments(locals()))
-        with self._runner.writing() as connection:
-            return self._insert(
-                connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
-            )
-
-    @operation("updating {entity}")
-    def update_status(self, onboarding_agent_id: IdLike, status: str) -> None:
-        """Set an onboarding agent's status: one of the agent statuses; None is refused."""
-        self._change(onboarding_agent_id, AgentStatusChange, {"status": status})
-
-    @operation("finding {entity}s")
-    def find(
-        self,
-        *,
-        status: str | None = None,
-        worker_id: IdLike | None = None,
-        task_id: IdLike | None = None,
-        task_run_id: IdLike | None = None,
-        task_type: str | int | None = None,
-    ) -> list[OnboardingAgentRecord]:
-        return self._find(**arguments(locals()))
+        """Agents matching every filter that is not None, in id order."""
+        return self._find(
+            status=status,
+            unit_id=unit_id,
+            worker_id=worker_id,
+            task_id=task_id,
+            task_run_id=task_run_id,
+            assignment_id=assignment_id,
+            task_type=task_type,
+            provider_type=provider_type,
+        )
 
 
 def _assign_unit() -> Update:

@@ -1,24 +1,18 @@
-"""What every crowd repository shares: runners, error translation, validation, reads, writes.
+"""What every crowd repository shares: validation, reads, writes, on the runner it is given.
 
-A repository never opens transactions itself: it asks its runner for a
-connection. The store's runner commits each call on its own; a unit of work's
-runner hands out its one transaction (a savepoint per write, so a failed call
-leaves the transaction as it was).
+A repository never opens transactions itself: it asks its runner (taskdb.connections)
+for a connection, and its public methods are error boundaries (taskdb.errors.operation).
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar, Generic, ParamSpec, Protocol, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     Boolean,
     Column,
-    Engine,
     Integer,
     Select,
     Table,
@@ -29,25 +23,17 @@ from sqlalchemy import (
 )
 from sqlalchemy import Text as SaText
 from sqlalchemy.engine import Connection, CursorResult
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 from taskdb.backends import backend_for
-from taskdb.crowd.records import (
-    PROVIDERS_CONTEXT,
-    Flag,
-    Id,
-    Input,
-    Int,
-    Record,
-    TaskType,
-    Text,
-)
+from taskdb.connections import Runner
+from taskdb.crowd.fields import PROVIDERS_CONTEXT, Flag, Id, Int, TaskType, Text
+from taskdb.crowd.inputs import Input
+from taskdb.crowd.records import Record
 from taskdb.crowd.vocab import ProviderRegistry
-from taskdb.engine import single_statement_reader
-from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, translate
+from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, explain, operation
+from taskdb.statements import cached
 
-P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
 I = TypeVar("I", bound=Input)  # noqa: E741
@@ -55,102 +41,6 @@ I = TypeVar("I", bound=Input)  # noqa: E741
 # Rows per INSERT statement in bulk creates; SQLAlchemy pages further under each driver's limit.
 BULK_CHUNK = 500
 IdLike = int | str
-
-
-class Runner(Protocol):
-    """Hands out the connection a repository call runs on."""
-
-    def writing(self) -> AbstractContextManager[Connection]: ...
-
-    def reading(self) -> AbstractContextManager[Connection]: ...
-
-
-_WRITE_IN_UNIT_OF_WORK = (
-    "inside store.unit_of_work(), write through the repositories it yields "
-    "(work.units.new(...)), not through the store or a second unit of work: "
-    "on SQLite that write would wait for the unit of work's own lock"
-)
-
-
-class AutocommitRunner:
-    """Each call in its own transaction, committed when the call returns."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        # Readers take no write lock on SQLite, so they never wait for a writer.
-        self._reader = single_statement_reader(engine)
-        self._units_of_work = threading.local()
-
-    @contextmanager
-    def held_by_unit_of_work(self) -> Iterator[None]:
-        """Mark this thread as inside a unit of work, where the store itself must not write."""
-        if getattr(self._units_of_work, "active", False):
-            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
-        self._units_of_work.active = True
-        try:
-            yield
-        finally:
-            self._units_of_work.active = False
-
-    def writing(self) -> AbstractContextManager[Connection]:
-        if getattr(self._units_of_work, "active", False):
-            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
-        return self._engine.begin()
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self._reader.connect() as connection:
-            yield connection
-
-
-class TransactionRunner:
-    """Every call on one connection and transaction, owned by a unit of work."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    @contextmanager
-    def writing(self) -> Iterator[Connection]:
-        # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
-        with self._connection.begin_nested():
-            yield self._connection
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        yield self._connection
-
-
-def explain(error: ValidationError) -> str:
-    """One line per problem: where it is, then what is allowed."""
-    parts = []
-    for problem in error.errors(include_url=False):
-        where = ".".join(str(step) for step in problem["loc"])
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
-
-
-def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Make a public call raise only taskdb errors; ``{entity}`` names the repository's rows."""
-
-    def decorate(method: Callable[P, T]) -> Callable[P, T]:
-        @functools.wraps(method)
-        def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            try:
-                return method(*args, **kwargs)
-            except SQLAlchemyError as error:
-                raise translate(error, _context(doing, args)) from error
-            except ValidationError as error:
-                raise InvalidEntry(f"{_context(doing, args)}: {explain(error)}") from error
-
-        return run
-
-    return decorate
-
-
-def _context(doing: str, args: tuple[object, ...]) -> str:
-    # Formatted only when a call fails: the happy path stays cheap.
-    return doing.format(entity=getattr(args[0], "entity", "entry"))
 
 
 # Filter value types, chosen from the column: ids and flags accept what callers pass.
@@ -181,14 +71,6 @@ def table_of(model: type[DeclarativeBase]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
-
-
-def arguments(given: dict[str, Any]) -> dict[str, Any]:
-    """A method's arguments by name: call as ``arguments(locals())`` before anything else.
-
-    Public signatures list each column once; this passes them on without a second list.
-    """
-    return {name: value for name, value in given.items() if name != "self"}
 
 
 def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
@@ -231,24 +113,12 @@ class Repository(Generic[R]):
         ]
         return select(*columns).order_by(cls.key())
 
-    @classmethod
-    def _cached(cls, name: tuple[object, ...], build: Callable[[], T]) -> T:
-        """A statement built once per repository class and shape, then reused.
-
-        Reusing the object lets SQLAlchemy keep its cache key and compiled form;
-        values always travel as bound parameters.
-        """
-        cache = cls.__dict__.get("_statements")
-        if cache is None:
-            cache = {}
-            setattr(cls, "_statements", cache)  # noqa: B010 - one cache per subclass
-        statement = cache.get(name)
-        if statement is None:
-            statement = cache[name] = build()
-        return cast(T, statement)
+    def _statement(self, shape: tuple[object, ...], build: Callable[[], T]) -> T:
+        """The statement of this table and ``shape``, built once and reused."""
+        return cached((self.table, *shape), build)
 
     def _by_id(self) -> Select[Any]:
-        return self._cached(
+        return self._statement(
             ("get",), lambda: self._selection().where(self.key() == bindparam("entry_id"))
         )
 
@@ -268,9 +138,14 @@ class Repository(Generic[R]):
                 ) from error
         return records
 
-    def _validated(self, model: type[I], data: Mapping[str, Any] | Input) -> I:
-        raw = data.model_dump() if isinstance(data, Input) else data
-        return model.model_validate(raw, context={PROVIDERS_CONTEXT: self._providers})
+    def _validated(self, model: type[I], values: Mapping[str, Any]) -> I:
+        """Validate a call's arguments with ``model``; they must name every one of its fields."""
+        if values.keys() != model.model_fields.keys():
+            # A programming error: the method and its input model drifted apart.
+            raise TypeError(
+                f"{model.__name__} takes {sorted(model.model_fields)}, given {sorted(values)}"
+            )
+        return model.model_validate(values, context={PROVIDERS_CONTEXT: self._providers})
 
     def _validated_many(
         self, model: type[I], items: Iterable[Mapping[str, Any] | Input], argument: str
@@ -311,7 +186,7 @@ class Repository(Generic[R]):
             except ValidationError as error:
                 raise InvalidEntry(f"filter {name}: {explain(error)}") from error
         names = tuple(wanted)
-        statement = self._cached(
+        statement = self._statement(
             ("find", *names),
             lambda: self._selection().where(
                 *(self.table.columns[name] == bindparam(name) for name in names)
@@ -321,7 +196,7 @@ class Repository(Generic[R]):
             return self._records(connection.execute(statement, wanted))
 
     def _insert(self, connection: Connection, values: Mapping[str, Any]) -> int:
-        statement = self._cached(("insert",), lambda: insert(self.table))
+        statement = self._statement(("insert",), lambda: insert(self.table))
         key = connection.execute(statement, dict(values)).inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -333,7 +208,7 @@ class Repository(Generic[R]):
         with self._runner.writing() as connection:
             if not backend_for(connection).returns_ids_in_order:
                 return self._insert_many_counted(connection, rows)
-            statement = self._cached(
+            statement = self._statement(
                 ("insert_returning",),
                 lambda: insert(self.table).returning(self.key(), sort_by_parameter_order=True),
             )
@@ -346,21 +221,20 @@ class Repository(Generic[R]):
     def _insert_many_counted(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
         # One executemany: SQLite cannot order RETURNING rows, so SQLAlchemy would send one
         # INSERT per row. Under the write lock AUTOINCREMENT hands out consecutive ids.
-        connection.execute(self._cached(("insert",), lambda: insert(self.table)), rows)
+        connection.execute(self._statement(("insert",), lambda: insert(self.table)), rows)
         last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
-    def _change(self, entry_id: IdLike, model: type[I], values: Mapping[str, Any]) -> None:
-        """Validate a change with ``model`` and apply its given fields to one row."""
+    def _change(self, entry_id: IdLike, change: Input) -> None:
+        """Apply the given fields of a validated change to one row."""
         wanted = parse_id(entry_id, self.key().name)
-        change = self._validated(model, values)
         with self._runner.writing() as connection:
             self._update(connection, wanted, change.model_dump(exclude_none=True))
 
     def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:
         """Update one row; a missing id is EntryDoesNotExist."""
         names = tuple(sorted(values))
-        statement = self._cached(
+        statement = self._statement(
             ("update", *names),
             lambda: (
                 self.table.update()

@@ -1,0 +1,135 @@
+"""The field types of crowd records and inputs: each refuses a bad value saying what is allowed.
+
+Annotated pydantic types, shared by the records the store returns (crowd.records),
+the inputs it validates (crowd.inputs) and the filters of its finders.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Strict, ValidationInfo
+
+from taskdb.crowd.vocab import AGENT_STATUSES, NO_PROJECT, UNIT_STATUSES, ProviderRegistry
+
+# Every key is a plain INTEGER on PostgreSQL and MariaDB: a larger id cannot exist anywhere.
+MAX_ID = 2**31 - 1
+MIN_INT = -(2**31)
+_DIGITS = re.compile(r"[0-9]+")
+PROVIDERS_CONTEXT = "providers"
+
+
+def _as_id(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    else:
+        raise ValueError(
+            f"an id is a whole number or a string of digits such as '42', got {value!r}"
+        )
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(f"an id lies between 0 and {MAX_ID}, got {number}")
+    return number
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if not MIN_INT <= value <= MAX_ID:
+        raise ValueError(f"a whole number here lies between {MIN_INT} and {MAX_ID}, got {value}")
+    return value
+
+
+def _as_amount(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"an amount is a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"an amount is a finite number, got {value!r}")
+    return float(value)
+
+
+def _as_flag(value: object) -> bool:
+    # SQLite stores what it is given; callers pass 0/1 as often as True/False.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"expected True, False, 0 or 1, got {value!r}")
+
+
+def _checked_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters (PostgreSQL refuses them)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text must be valid Unicode ({error.reason})") from None
+    return value
+
+
+def _as_task_type(value: object) -> object:
+    # The seed's callers pass ints here and SQLite stores them as text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if value == "":
+        raise ValueError("a name may not be empty")
+    return value
+
+
+def _project_name(value: str) -> str:
+    if value == NO_PROJECT:
+        raise ValueError(f"{NO_PROJECT!r} is reserved for tasks without a project")
+    return value
+
+
+def _status_in(allowed: tuple[str, ...], kind: str) -> Any:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"{value!r} is not a {kind} status; allowed: {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def _registered_provider(value: str, info: ValidationInfo) -> str:
+    registry = (info.context or {}).get(PROVIDERS_CONTEXT)
+    # Built by hand, an input checks its shape only; the store checks it against its registry.
+    if isinstance(registry, ProviderRegistry) and value not in registry:
+        raise ValueError(
+            f"unknown provider type {value!r}; registered: {', '.join(registry.names())} "
+            "(add one with ProviderRegistry.register)"
+        )
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_as_id)]
+Int = Annotated[int, BeforeValidator(_as_int)]
+Amount = Annotated[float, BeforeValidator(_as_amount)]
+Flag = Annotated[bool, BeforeValidator(_as_flag)]
+Text = Annotated[str, Strict(), AfterValidator(_checked_text)]
+Name = Annotated[Text, AfterValidator(_non_empty)]
+ProjectName = Annotated[Name, AfterValidator(_project_name)]
+TaskType = Annotated[Text, BeforeValidator(_as_task_type)]
+ProviderType = Annotated[Text, AfterValidator(_registered_provider)]
+UnitStatusValue = Annotated[str, BeforeValidator(_status_in(UNIT_STATUSES, "unit"))]
+AgentStatusValue = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "agent"))]
+
+
+def creation_text(value: object) -> object:
+    """``creation_date`` as the seed stores it: SQLite's UTC ``YYYY-MM-DD HH:MM:SS`` text."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+CreationDate = Annotated[str | None, BeforeValidator(creation_text)]

@@ -1,0 +1,73 @@
+"""Assignments: a bundle of units a task run hands to one worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from taskdb.crowd.inputs import NewAssignment
+from taskdb.crowd.models import Assignment
+from taskdb.crowd.records import AssignmentRecord
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
+from taskdb.errors import operation
+
+
+class AssignmentRepository(Repository[AssignmentRecord]):
+    table = table_of(Assignment)
+    record = AssignmentRecord
+    entity = "assignment"
+
+    @operation("creating {entity}")
+    def new(
+        self,
+        task_id: IdLike,
+        task_run_id: IdLike,
+        requester_id: IdLike,
+        task_type: str | int,
+        provider_type: str,
+        sandbox: bool = True,
+    ) -> int:
+        """Create an assignment; EntryDoesNotExist for a missing task, run or requester."""
+        values = self._validated(
+            NewAssignment,
+            {
+                "task_id": task_id,
+                "task_run_id": task_run_id,
+                "requester_id": requester_id,
+                "task_type": task_type,
+                "provider_type": provider_type,
+                "sandbox": sandbox,
+            },
+        )
+        with self._runner.writing() as connection:
+            return self._insert(connection, values.model_dump())
+
+    @operation("creating {entity}s")
+    def new_many(self, assignments: Iterable[NewAssignment | Mapping[str, Any]]) -> list[int]:
+        """Create many assignments in one transaction: all or none; ids in input order."""
+        rows = [
+            item.model_dump()
+            for item in self._validated_many(NewAssignment, assignments, "assignments")
+        ]
+        return self._insert_many(rows)
+
+    @operation("finding {entity}s")
+    def find(
+        self,
+        *,
+        task_run_id: IdLike | None = None,
+        task_id: IdLike | None = None,
+        requester_id: IdLike | None = None,
+        task_type: str | int | None = None,
+        provider_type: str | None = None,
+        sandbox: bool | None = None,
+    ) -> list[AssignmentRecord]:
+        """Assignments matching every filter that is not None, in id order."""
+        return self._find(
+            task_run_id=task_run_id,
+            task_id=task_id,
+            requester_id=requester_id,
+            task_type=task_type,
+            provider_type=provider_type,
+            sandbox=sandbox,
+        )

@@ -1,0 +1,88 @@
+"""Granted qualifications: which worker holds which qualification, with what value."""
+
+from __future__ import annotations
+
+from sqlalchemy import Insert, Table, bindparam, delete
+
+from taskdb.backends import Backend, backend_for
+from taskdb.crowd.inputs import Grant, GrantKey
+from taskdb.crowd.models import GrantedQualification
+from taskdb.crowd.records import GrantedQualificationRecord
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
+from taskdb.errors import EntryDoesNotExist, operation
+
+
+class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
+    table = table_of(GrantedQualification)
+    record = GrantedQualificationRecord
+    entity = "granted qualification"
+
+    @operation("granting a qualification")
+    def grant(self, qualification_id: IdLike, worker_id: IdLike, value: int = 1) -> None:
+        """Give a worker a qualification, or change its value if already granted: one upsert."""
+        grant = {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
+        values = self._validated(Grant, grant).model_dump()
+        with self._runner.writing() as connection:
+            backend = backend_for(connection)
+            connection.execute(
+                self._statement(
+                    ("upsert", backend.family), lambda: _grant_statement(self.table, backend)
+                ),
+                values,
+            )
+
+    @operation("getting {entity}")
+    def get(  # type: ignore[override]
+        self, qualification_id: IdLike, worker_id: IdLike
+    ) -> GrantedQualificationRecord:
+        """The grant of this qualification to this worker, or EntryDoesNotExist."""
+        wanted = self._validated(
+            GrantKey, {"qualification_id": qualification_id, "worker_id": worker_id}
+        )
+        statement = self._statement(
+            ("get_grant",),
+            lambda: self._selection().where(
+                self.table.c.qualification_id == bindparam("qualification_id"),
+                self.table.c.worker_id == bindparam("worker_id"),
+            ),
+        )
+        with self._runner.reading() as connection:
+            rows = self._records(connection.execute(statement, wanted.model_dump()))
+        if not rows:
+            raise EntryDoesNotExist(
+                f"worker {wanted.worker_id} has no grant of qualification {wanted.qualification_id}"
+            )
+        return rows[0]
+
+    @operation("checking {entity}s")
+    def check(
+        self,
+        *,
+        qualification_id: IdLike | None = None,
+        worker_id: IdLike | None = None,
+        value: int | None = None,
+    ) -> list[GrantedQualificationRecord]:
+        """Grants matching every filter that is not None, in id order."""
+        return self._find(qualification_id=qualification_id, worker_id=worker_id, value=value)
+
+    @operation("revoking a qualification")
+    def revoke(self, qualification_id: IdLike, worker_id: IdLike) -> bool:
+        """Take a qualification from a worker; True if it was granted (not granted is fine)."""
+        wanted = self._validated(
+            GrantKey, {"qualification_id": qualification_id, "worker_id": worker_id}
+        )
+        statement = self._statement(
+            ("revoke",),
+            lambda: delete(self.table).where(
+                self.table.c.qualification_id == bindparam("qualification_id"),
+                self.table.c.worker_id == bindparam("worker_id"),
+            ),
+        )
+        with self._runner.writing() as connection:
+            parameters = wanted.model_dump()
+            return bool(connection.execute(statement, parameters).rowcount)
+
+
+def _grant_statement(table: Table, backend: Backend) -> Insert:
+    # A regrant changes the value and keeps the row's id and creation date.
+    return backend.upsert(table, ("worker_id", "qualification_id"), ("value",))

@@ -1,0 +1,60 @@
+"""Task runs: one launch of a task by a requester."""
+
+from __future__ import annotations
+
+from taskdb.crowd.inputs import NewTaskRun, TaskRunCompletion
+from taskdb.crowd.models import TaskRun
+from taskdb.crowd.records import TaskRunRecord
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
+from taskdb.errors import operation
+
+
+class TaskRunRepository(Repository[TaskRunRecord]):
+    table = table_of(TaskRun)
+    record = TaskRunRecord
+    entity = "task run"
+
+    @operation("creating {entity}")
+    def new(
+        self,
+        task_id: IdLike,
+        requester_id: IdLike,
+        init_params: str,
+        provider_type: str,
+        task_type: str | int,
+        sandbox: bool = True,
+    ) -> int:
+        """Create a task run, not completed; EntryDoesNotExist for a missing task or requester."""
+        values = self._validated(
+            NewTaskRun,
+            {
+                "task_id": task_id,
+                "requester_id": requester_id,
+                "init_params": init_params,
+                "provider_type": provider_type,
+                "task_type": task_type,
+                "sandbox": sandbox,
+            },
+        )
+        with self._runner.writing() as connection:
+            return self._insert(connection, {**values.model_dump(), "is_completed": False})
+
+    @operation("finding {entity}s")
+    def find(
+        self,
+        *,
+        task_id: IdLike | None = None,
+        requester_id: IdLike | None = None,
+        is_completed: bool | None = None,
+    ) -> list[TaskRunRecord]:
+        """Task runs matching every filter that is not None, in id order."""
+        return self._find(task_id=task_id, requester_id=requester_id, is_completed=is_completed)
+
+    @operation("updating {entity}")
+    def update(self, task_run_id: IdLike, is_completed: bool) -> None:
+        """Mark a task run completed or not; its completion is all that can change."""
+        change = self._validated(
+            TaskRunCompletion, {"task_run_id": task_run_id, "is_completed": is_completed}
+        )
+        with self._runner.writing() as connection:
+            self._update(connection, change.task_run_id, {"is_completed": change.is_completed})

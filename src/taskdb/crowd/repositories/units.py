@@ -1,0 +1,113 @@
+"""Units: one piece of work inside an assignment, done by at most one agent at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from taskdb.crowd.inputs import NewUnit, UnitChange
+from taskdb.crowd.models import Unit
+from taskdb.crowd.records import UnitRecord
+from taskdb.crowd.repositories.base import IdLike, Repository, parse_id, table_of
+from taskdb.crowd.vocab import UnitStatus
+from taskdb.errors import operation
+
+
+class UnitRepository(Repository[UnitRecord]):
+    table = table_of(Unit)
+    record = UnitRecord
+    entity = "unit"
+
+    @operation("creating {entity}")
+    def new(
+        self,
+        task_id: IdLike,
+        task_run_id: IdLike,
+        requester_id: IdLike,
+        assignment_id: IdLike,
+        unit_index: int,
+        pay_amount: float,
+        provider_type: str,
+        task_type: str | int,
+        sandbox: bool = True,
+    ) -> int:
+        """Create a unit in status ``created``; one index per assignment.
+
+        Raises EntryAlreadyExists for a taken (assignment, index), EntryDoesNotExist
+        for a missing task, run, requester or assignment.
+        """
+        values = self._validated(
+            NewUnit,
+            {
+                "task_id": task_id,
+                "task_run_id": task_run_id,
+                "requester_id": requester_id,
+                "assignment_id": assignment_id,
+                "unit_index": unit_index,
+                "pay_amount": pay_amount,
+                "provider_type": provider_type,
+                "task_type": task_type,
+                "sandbox": sandbox,
+            },
+        )
+        with self._runner.writing() as connection:
+            return self._insert(connection, self._row(values))
+
+    @operation("creating {entity}s")
+    def new_many(self, units: Iterable[NewUnit | Mapping[str, Any]]) -> list[int]:
+        """Create many units in one transaction: all or none; ids in input order."""
+        return self._insert_many(
+            [self._row(unit) for unit in self._validated_many(NewUnit, units, "units")]
+        )
+
+    @staticmethod
+    def _row(unit: NewUnit) -> dict[str, Any]:
+        return {**unit.model_dump(), "status": UnitStatus.CREATED.value}
+
+    @operation("finding {entity}s")
+    def find(
+        self,
+        *,
+        task_id: IdLike | None = None,
+        task_run_id: IdLike | None = None,
+        requester_id: IdLike | None = None,
+        assignment_id: IdLike | None = None,
+        unit_index: int | None = None,
+        provider_type: str | None = None,
+        task_type: str | int | None = None,
+        agent_id: IdLike | None = None,
+        worker_id: IdLike | None = None,
+        sandbox: bool | None = None,
+        status: str | None = None,
+    ) -> list[UnitRecord]:
+        """Units matching every filter that is not None, in id order."""
+        return self._find(
+            task_id=task_id,
+            task_run_id=task_run_id,
+            requester_id=requester_id,
+            assignment_id=assignment_id,
+            unit_index=unit_index,
+            provider_type=provider_type,
+            task_type=task_type,
+            agent_id=agent_id,
+            worker_id=worker_id,
+            sandbox=sandbox,
+            status=status,
+        )
+
+    @operation("updating {entity}")
+    def update(self, unit_id: IdLike, status: str, agent_id: IdLike | None = None) -> None:
+        """Set a unit's status (any unit status but ``mixed``) and, if given, its agent."""
+        self._change(unit_id, self._validated(UnitChange, {"status": status, "agent_id": agent_id}))
+
+    def update_status(self, unit_id: IdLike, status: str) -> None:
+        """The seed's name for ``update(unit_id, status)``, kept for its callers."""
+        self.update(unit_id, status)
+
+    @operation("clearing the agent of {entity}")
+    def clear_agent(self, unit_id: IdLike) -> None:
+        """Detach a unit from its agent and worker and make it ``launched`` again."""
+        wanted = parse_id(unit_id, "unit_id")
+        values = {"agent_id": None, "worker_id": None, "status": UnitStatus.LAUNCHED.value}
+        with self._runner.writing() as connection:
+            self._update(connection, wanted, values)

@@ -1,0 +1,31 @@
+"""Workers: the people who do units, on one provider."""
+
+from __future__ import annotations
+
+from taskdb.crowd.inputs import NewWorker
+from taskdb.crowd.models import Worker
+from taskdb.crowd.records import WorkerRecord
+from taskdb.crowd.repositories.base import Repository, table_of
+from taskdb.errors import operation
+
+
+class WorkerRepository(Repository[WorkerRecord]):
+    table = table_of(Worker)
+    record = WorkerRecord
+    entity = "worker"
+
+    @operation("creating {entity}")
+    def new(self, worker_name: str, provider_type: str) -> int:
+        """Create a worker; EntryAlreadyExists for a taken name."""
+        values = self._validated(
+            NewWorker, {"worker_name": worker_name, "provider_type": provider_type}
+        )
+        with self._runner.writing() as connection:
+            return self._insert(connection, values.model_dump())
+
+    @operation("finding {entity}s")
+    def find(
+        self, *, worker_name: str | None = None, provider_type: str | None = None
+    ) -> list[WorkerRecord]:
+        """Workers matching every filter that is not None, in id order."""
+        return self._find(worker_name=worker_name, provider_type=provider_type)
