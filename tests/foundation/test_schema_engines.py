@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engines import Target
 
 from taskdb.engine import create_engine
-from taskdb.lifecycle.env import SERVER_ONLY_COLUMNS
+from taskdb.lifecycle.autogen import SERVER_ONLY_COLUMNS
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
 
 FAMILIES = (

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alembic import context
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.util.exc import CommandError
 from sqlalchemy import MetaData
@@ -15,22 +16,19 @@ from sqlalchemy.engine import Connection
 from taskdb.backends import backend_for
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseError, TaskdbError
+from taskdb.lifecycle.autogen import include_name, include_object, render_item, revision_directives
 from taskdb.lifecycle.history import CONNECTION, URL
 from taskdb.lifecycle.lock import migration_lock
 from taskdb.lifecycle.status import State, classify, refuse_unusable
 from taskdb.schema import primary_keys_reflected_not_null
 from taskdb.spec import StoreSpec
 
-IncludeName = Callable[[str | None, str, object], bool]
-
-# Columns a revision adds only on server engines (SQLite has its rowid); models omit them.
-SERVER_ONLY_COLUMNS = frozenset({"insert_seq"})
-
 
 def run_environment(spec: StoreSpec, metadata: MetaData) -> None:
     config = context.config
-    if config.config_file_name is not None:
+    if config.config_file_name is not None and config.cmd_opts is not None:
         # The shell's alembic.ini: its [loggers] make `alembic upgrade` show each revision.
+        # Loggers made before (the library's, a host application's) keep working.
         logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
     with primary_keys_reflected_not_null():
         _run_environment(spec, metadata)
@@ -45,8 +43,10 @@ def _run_environment(spec: StoreSpec, metadata: MetaData) -> None:
         "render_as_batch": True,
         "compare_type": True,
         "compare_server_default": True,
-        "include_name": _only_tables_of(metadata),
-        "include_object": _skip_server_only_columns,
+        "include_name": include_name(metadata),
+        "include_object": include_object(),
+        "render_item": render_item,
+        "process_revision_directives": revision_directives(spec, metadata),
     }
     given: Connection | None = config.attributes.get(CONNECTION)
     if given is not None:
@@ -55,6 +55,11 @@ def _run_environment(spec: StoreSpec, metadata: MetaData) -> None:
         return
     # The shell's path: the URL is resolved here, and only here.
     url = spec.resolve_url(config.attributes.get(URL) or config.get_main_option("sqlalchemy.url"))
+    if _plain_revision(config):
+        # `alembic revision -m ...` only numbers and writes a file: no database is opened.
+        context.configure(url=url, as_sql=True, **options)
+        context.run_migrations()
+        return
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
@@ -85,26 +90,9 @@ def _refuse_unusable(connection: Connection, spec: StoreSpec) -> None:
         )
 
 
-def _only_tables_of(metadata: MetaData) -> IncludeName:
-    """Compare only this store's tables: a shared server database may hold anything else."""
-
-    def include(name: str | None, type_: str, _parents: object) -> bool:
-        return type_ != "table" or name in metadata.tables
-
-    return include
-
-
-def _skip_server_only_columns(
-    obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: object
-) -> bool:
-    """Leave server-only columns, and the keys over them, out of model comparison."""
-    if not reflected:
-        return True
-    if type_ == "column":
-        return name not in SERVER_ONLY_COLUMNS
-    if type_ in ("index", "unique_constraint"):
-        return not {column.name for column in obj.columns} & SERVER_ONLY_COLUMNS
-    return True
+def _plain_revision(config: Config) -> bool:
+    """``alembic revision`` without --autogenerate (revision_environment = true in the ini)."""
+    return getattr(config.cmd_opts, "autogenerate", None) is False
 
 
 def _run_online(connection: Connection, options: dict[str, Any]) -> None:
