@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import ENGINES, SERVER_URL_VARIABLES, Target, server_url
 
 from taskdb.spec import CROWD, QUANTUM
+from tests.support.engines import ENGINES, SERVER_URL_VARIABLES, Target, server_url
 
 
 @pytest.fixture(params=ENGINES)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from crowd_support import World, build_world
 
 from taskdb.crowd import CrowdStore
+from tests.support.crowd_world import World, build_world
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from crowd_support import World, snapshot
 
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseError, InvalidEntry, TaskdbError
 from taskdb.spec import CROWD
+from tests.support.crowd_world import World, snapshot
 
 # Every table has a repository attribute of the same name.
 REPOSITORIES = CROWD.tables

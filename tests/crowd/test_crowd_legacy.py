@@ -6,11 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.crowd import CrowdStore
 from taskdb.errors import DatabaseError, InvalidEntry
 from taskdb.spec import CROWD
+from tests.support.seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 
 def test_every_repository_works_on_an_adopted_seed_file(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from crowd_support import World, snapshot
 
 from taskdb.crowd import AGENT_STATUSES, NO_PROJECT, UNIT_STATUSES, CrowdStore
 from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry
+from tests.support.crowd_world import World, snapshot
 
 MISSING = "999999"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pydantic
 import pytest
-from crowd_support import build_world, snapshot
 
 from taskdb.crowd import (
     AGENT_STATUSES,
@@ -26,6 +25,7 @@ from taskdb.crowd.models import CrowdBase, Unit
 from taskdb.crowd.records import RECORDS
 from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.spec import CROWD
+from tests.support.crowd_world import build_world, snapshot
 
 UNIT_STATUS_COLUMN = [c.name for c in Unit.__table__.columns].index("status")
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from crowd_support import World, counts, snapshot
 
 from taskdb.crowd import CrowdStore, NewUnit
 from taskdb.crowd.repositories import base
 from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry, TaskdbError
 from taskdb.spec import CROWD
+from tests.support.crowd_world import World, counts, snapshot
 
 
 class Boom(Exception):
@@ -176,7 +176,7 @@ def test_one_store_shared_by_eight_threads(sqlite_target: Any) -> None:
     created: dict[str, int] = {"workers": 0, "units": 0, "grants": 0, "agents": 0}
     lock = threading.Lock()
     with CrowdStore(url) as store:
-        from crowd_support import build_world
+        from tests.support.crowd_world import build_world
 
         world = build_world(store)
         deadline = time.monotonic() + 3.0

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from quantum_seedfile import SeedReader
 
 from taskdb.quantum import TaskStore
+from tests.support.quantum_seed import SeedReader
 
 SAVES_PER_PROCESS = 1_000
 

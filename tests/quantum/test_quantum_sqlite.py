@@ -10,7 +10,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from quantum_seedfile import SEED_ROWS, UNIC, SeedReader, dump, header, make_seed_file
 
 import taskdb.quantum.store as store_module
 from taskdb.errors import ForeignDatabase, TaskdbError
@@ -19,6 +18,7 @@ from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
 from taskdb.schema.shape import describe
 from taskdb.spec import QUANTUM
+from tests.support.quantum_seed import SEED_ROWS, UNIC, SeedReader, dump, header, make_seed_file
 
 
 def tables(path: Path) -> set[str]:

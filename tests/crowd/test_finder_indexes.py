@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engines import Target, server_url
 
 from taskdb.crowd import CrowdStore
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
 from taskdb.spec import CROWD, QUANTUM
+from tests.support.engines import Target, server_url
 
 UNITS_PER_RUN = 200
 RUNS = 5

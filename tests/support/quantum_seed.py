@@ -12,7 +12,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from seed_files import QUANTUM_APPLICATION_ID, QUANTUM_USER_VERSION, make_quantum_seed_file
+from tests.support.seed_files import (
+    QUANTUM_APPLICATION_ID,
+    QUANTUM_USER_VERSION,
+    make_quantum_seed_file,
+)
 
 UNIC = QUANTUM_APPLICATION_ID
 COLUMNS = (

@@ -6,13 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from engines import Target
-from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.engine import create_engine
 from taskdb.lifecycle import head_revision
 from taskdb.spec import CROWD, QUANTUM
 from taskdb.tools.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
+from tests.support.engines import Target
+from tests.support.seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

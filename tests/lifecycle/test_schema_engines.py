@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engines import Target
 
 from taskdb.engine import create_engine
 from taskdb.lifecycle.autogen import SERVER_ONLY_COLUMNS
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
+from tests.support.engines import Target
 
 FAMILIES = (
     (sa.Boolean, "boolean"),  # before Integer: MySQL reflects BOOL as TINYINT(1)

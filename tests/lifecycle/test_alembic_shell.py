@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from engines import Target
-from seed_files import make_crowd_seed_file
 
 from taskdb.lifecycle import head_revision
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
+from tests.support.engines import Target
+from tests.support.seed_files import make_crowd_seed_file
 
 REPO = Path(__file__).resolve().parents[2]
 ALEMBIC = Path(sys.executable).with_name("alembic")

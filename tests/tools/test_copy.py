@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from engines import Target
-from seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
@@ -16,6 +14,8 @@ from taskdb.lifecycle import open_engine
 from taskdb.quantum.models import QuantumBase
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
 from taskdb.tools.copy import copy_database
+from tests.support.engines import Target
+from tests.support.seed_files import fill_crowd_seed_file, make_crowd_seed_file
 
 
 def _rows(url: str, spec: StoreSpec, metadata: sa.MetaData) -> dict[str, list[tuple[object, ...]]]:

@@ -6,10 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from engines import Target
 
 from taskdb.engine import BUSY_TIMEOUT_MS, READ_ONLY, create_engine
 from taskdb.spec import CROWD
+from tests.support.engines import Target
 
 
 def _pragmas(connection: sa.Connection) -> dict[str, object]:

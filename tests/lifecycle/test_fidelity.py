@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.dialects.sqlite
-from engines import Target
-from seed_files import make_crowd_seed_file, make_quantum_seed_file
 
 from taskdb.engine import create_engine
 from taskdb.lifecycle import baseline_revision, upgrade
 from taskdb.schema.shape import TableShape, compare, describe
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
+from tests.support.engines import Target
+from tests.support.seed_files import make_crowd_seed_file, make_quantum_seed_file
 
 SEED_FILE_MAKERS = {"crowd": make_crowd_seed_file, "quantum": make_quantum_seed_file}
 

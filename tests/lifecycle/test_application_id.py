@@ -7,11 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from engines import Target
 
 from taskdb.errors import ForeignDatabase
 from taskdb.lifecycle import open_engine
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
+from tests.support.engines import Target
 
 SPECS = pytest.mark.parametrize("spec", [CROWD, QUANTUM], ids=lambda s: s.name)
 

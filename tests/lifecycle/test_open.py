@@ -16,9 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from engines import Target
-from process_workers import open_at_once
-from seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 import taskdb
 from taskdb.engine import create_engine
@@ -36,6 +33,9 @@ from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.lifecycle.backup import backup_path
 from taskdb.schema.shape import compare, describe
 from taskdb.spec import CROWD
+from tests.support.engines import Target
+from tests.support.processes import open_at_once
+from tests.support.seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 
 def _url(path: Path) -> str:
