@@ -60,10 +60,8 @@ class AutocommitRunner:
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
         return self._engine.begin()
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self._reader.connect() as connection:
-            yield connection
+    def reading(self) -> AbstractContextManager[Connection]:
+        return self._reader.connect()
 
 
 class TransactionRunner:

@@ -9,33 +9,22 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import functools
 import os
 import threading
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from taskdb.backends import backend_for
-from taskdb.engine import database_file, public_url, single_statement_reader
+from taskdb.connections import AutocommitRunner
+from taskdb.engine import database_file, public_url
 from taskdb.errors import InvalidEntry, translated
 from taskdb.lifecycle.lock import lock_file_for
 from taskdb.lifecycle.open import open_engine
-from taskdb.quantum.models import QuantumBase
-from taskdb.quantum.records import (
-    TERMINAL_STATUSES,
-    TaskInfo,
-    check_key,
-    check_limit,
-    from_row,
-    normalize_status,
-    normalize_statuses,
-    to_row,
-)
+from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, to_row
+from taskdb.quantum.repository import TaskInfoRepository
 from taskdb.spec import QUANTUM
 
 DEFAULT_CACHE_DIR: Path = QUANTUM.default_path().parent
@@ -47,11 +36,6 @@ CURRENT_SCHEMA_VERSION: int = 1
 
 _IMPORTED_DEFAULT_CACHE_DIR = DEFAULT_CACHE_DIR
 
-TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
-_COLUMNS = tuple(TASKS.c)
-# Kept as the first save set it, as the seed's ON CONFLICT clause does.
-_KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
-
 
 def default_cache_dir() -> Path:
     """``~/.uniqc/cache``, read when a store opens so a changed HOME is honoured."""
@@ -59,35 +43,6 @@ def default_cache_dir() -> Path:
     if DEFAULT_CACHE_DIR is not _IMPORTED_DEFAULT_CACHE_DIR:
         return DEFAULT_CACHE_DIR
     return QUANTUM.default_path().parent
-
-
-# Statements are built once and reused, so SQLAlchemy keeps their compiled form.
-_GET = sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id"))
-
-
-def _where(filters: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
-    return [TASKS.c[name] == sa.bindparam(name) for name in filters]
-
-
-@functools.cache
-def _list_query(tiebreak: str, filters: tuple[str, ...], limited: bool) -> sa.Select[Any]:
-    query = (
-        sa.select(*_COLUMNS)
-        .where(*_where(filters))
-        .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
-    )
-    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
-
-
-@functools.cache
-def _count_query(filters: tuple[str, ...]) -> sa.Select[Any]:
-    return sa.select(sa.func.count()).select_from(TASKS).where(*_where(filters))
-
-
-def _upsert(engine: Engine) -> sa.Executable:
-    """The seed's save: insert, or update everything but the key and the first submit_time."""
-    changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
-    return backend_for(engine).upsert(TASKS, ("task_id",), changed)
 
 
 class TaskStore:
@@ -124,16 +79,15 @@ class TaskStore:
                 self._url = f"sqlite:///{self.db_path.absolute()}"
             self._lock = threading.RLock()
             self._engine: Engine | None = None
-            self._reader: Engine | None = None
-            self._upsert: sa.Executable | None = None
+            self._tasks: TaskInfoRepository | None = None
             self._identity: tuple[int, int] | None = None
-            # Open now, as the seed does, so a foreign file is refused at construction.
-            self._writer()
+        # Open now, as the seed does, so a foreign file is refused at construction.
+        self._repository()
 
     # -- engine -------------------------------------------------------------
 
-    def _open(self) -> tuple[Engine, sa.Executable]:
-        """The engine and its upsert, taken together so a concurrent clear_all cannot split them.
+    def _repository(self) -> TaskInfoRepository:
+        """The repository on the store's engine, (re)opening the database when needed.
 
         A file replaced or removed behind the store's back (another store's clear_all)
         is noticed here and opened afresh, instead of writing to the deleted file.
@@ -141,13 +95,13 @@ class TaskStore:
         with self._lock:
             if self._engine is not None and self._file_changed():
                 self.close()
-            if self._engine is None or self._upsert is None:
-                engine = open_engine(QUANTUM, self._url)
-                self._upsert = _upsert(engine)
-                self._reader = single_statement_reader(engine)
+            if self._tasks is None:
+                with translated("opening the quantum task store"):
+                    engine = open_engine(QUANTUM, self._url)
+                self._tasks = TaskInfoRepository(AutocommitRunner(engine), backend_for(engine))
                 self._engine = engine
                 self._identity = self._file_identity()
-            return self._engine, self._upsert
+            return self._tasks
 
     def _file_identity(self) -> tuple[int, int] | None:
         if self.db_path is None:
@@ -161,20 +115,12 @@ class TaskStore:
     def _file_changed(self) -> bool:
         return self.db_path is not None and self._file_identity() != self._identity
 
-    def _writer(self) -> Engine:
-        return self._open()[0]
-
-    def _read_engine(self) -> Engine:
-        with self._lock:
-            self._open()
-            assert self._reader is not None
-            return self._reader
-
     @property
     def engine(self) -> Engine:
         """The store's pooled engine, opening the database if a clear_all closed it."""
-        with translated("opening the quantum task store"):
-            return self._writer()
+        self._repository()
+        assert self._engine is not None
+        return self._engine
 
     @property
     def url(self) -> str:
@@ -186,7 +132,7 @@ class TaskStore:
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
-            self._engine = self._reader = self._upsert = None
+            self._engine = self._tasks = None
 
     def __enter__(self) -> TaskStore:
         return self
@@ -210,22 +156,14 @@ class TaskStore:
         ``submit_time`` keeps the value of the first save. Nothing is written, and the
         object is left alone, when a field cannot be stored (``InvalidEntry``).
         """
-        with translated("saving a task"):
-            now = datetime.now().isoformat()
-            row = to_row(task_info, now)
-            engine, upsert = self._open()
-            with engine.begin() as connection:
-                connection.execute(upsert, row)
-            task_info.update_time = now
+        now = datetime.now().isoformat()
+        row = to_row(task_info, now)
+        self._repository().save(row)
+        task_info.update_time = now
 
     def get(self, task_id: str) -> TaskInfo | None:
         """The task with this id, or None."""
-        with translated("reading a task"):
-            if not isinstance(task_id, str):
-                raise InvalidEntry(f"task_id must be a string, got {task_id!r}")
-            with self._read_engine().connect() as connection:
-                row = connection.execute(_GET, {"task_id": task_id}).mappings().first()
-            return from_row(row) if row is not None else None
+        return self._repository().get(task_id)
 
     def list(
         self,
@@ -235,49 +173,19 @@ class TaskStore:
         limit: int | None = None,
     ) -> builtins.list[TaskInfo]:
         """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
-        with translated("listing tasks"):
-            values = self._filter_values(status, backend)
-            checked_limit = check_limit(limit)
-            reader = self._read_engine()
-            order = backend_for(reader).insertion_order
-            query = _list_query(order, tuple(values), checked_limit is not None)
-            if checked_limit is not None:
-                values["limit"] = checked_limit
-            with reader.connect() as connection:
-                return [from_row(row) for row in connection.execute(query, values).mappings()]
+        return self._repository().list(status, backend, limit)
 
     def count(self, *, status: str | None = None, backend: str | None = None) -> int:
         """How many tasks match the filters."""
-        with translated("counting tasks"):
-            values = self._filter_values(status, backend)
-            with self._read_engine().connect() as connection:
-                return int(connection.execute(_count_query(tuple(values)), values).scalar_one())
-
-    @staticmethod
-    def _filter_values(status: object, backend: object) -> dict[str, object]:
-        values: dict[str, object] = {}
-        if status is not None:
-            values["status"] = normalize_status(status)
-        if backend is not None:
-            values["backend"] = check_key(backend, "backend")
-        return values
+        return self._repository().count(status, backend)
 
     def delete(self, task_id: str) -> bool:
         """Remove one task; True if it existed."""
-        with translated("deleting a task"):
-            if not isinstance(task_id, str):
-                raise InvalidEntry(f"task_id must be a string, got {task_id!r}")
-            with self._writer().begin() as connection:
-                result = connection.execute(TASKS.delete().where(TASKS.c.task_id == task_id))
-            return result.rowcount > 0
+        return self._repository().delete(task_id)
 
     def clear_completed(self, terminal_statuses: tuple[str, ...] = TERMINAL_STATUSES) -> int:
         """Delete tasks whose status is one of ``terminal_statuses``; how many went."""
-        with translated("clearing completed tasks"):
-            statuses = normalize_statuses(terminal_statuses, "terminal_statuses")
-            with self._writer().begin() as connection:
-                result = connection.execute(TASKS.delete().where(TASKS.c.status.in_(statuses)))
-            return int(result.rowcount)
+        return self._repository().delete_statuses(terminal_statuses)
 
     def clear_all(self) -> None:
         """Remove every task: a SQLite file goes with its -wal / -shm siblings.
@@ -287,8 +195,7 @@ class TaskStore:
         """
         with self._lock, translated("clearing all tasks"):
             if self.db_path is None:
-                with self._writer().begin() as connection:
-                    connection.execute(TASKS.delete())
+                self._repository().delete_all()
                 return
             self.close()
             database = self.db_path

@@ -1,0 +1,142 @@
+"""The statements of the quantum ``tasks`` table, on the runners and error boundary of both stores.
+
+:class:`TaskInfoRepository` validates what it is given, runs one statement per call
+on the connection its runner hands out, and turns rows into ``TaskInfo``. The
+seed-compatible façade, ``TaskStore``, owns the engine and the file around it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import sqlalchemy as sa
+
+from taskdb.backends import Backend
+from taskdb.connections import Runner
+from taskdb.errors import InvalidEntry, operation
+from taskdb.quantum.models import QuantumBase
+from taskdb.quantum.records import (
+    TaskInfo,
+    check_key,
+    check_limit,
+    from_row,
+    normalize_status,
+    normalize_statuses,
+)
+from taskdb.statements import cached
+
+TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
+_COLUMNS = tuple(TASKS.c)
+# Kept as the first save set it, as the seed's ON CONFLICT clause does.
+_KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
+
+
+class TaskInfoRepository:
+    """Reads and writes quantum task records; every method is an error boundary."""
+
+    entity = "task"
+
+    def __init__(self, runner: Runner, backend: Backend) -> None:
+        self._runner = runner
+        self._backend = backend
+
+    @operation("saving a {entity}")
+    def save(self, row: dict[str, Any]) -> None:
+        """Insert the row, or update all but its key and first ``submit_time``: one upsert."""
+        with self._runner.writing() as connection:
+            connection.execute(self._upsert(), row)
+
+    @operation("reading a {entity}")
+    def get(self, task_id: str) -> TaskInfo | None:
+        wanted = _task_id(task_id)
+        statement = cached(
+            (TASKS, "get"),
+            lambda: sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id")),
+        )
+        with self._runner.reading() as connection:
+            row = connection.execute(statement, {"task_id": wanted}).mappings().first()
+        return from_row(row) if row is not None else None
+
+    @operation("listing {entity}s")
+    def list(
+        self, status: object = None, backend: object = None, limit: object = None
+    ) -> builtins.list[TaskInfo]:
+        """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
+        values = _filters(status, backend)
+        checked_limit = check_limit(limit)
+        names = tuple(values)
+        order = self._backend.insertion_order
+        statement = cached(
+            (TASKS, "list", order, names, checked_limit is not None),
+            lambda: _list_query(order, names, checked_limit is not None),
+        )
+        if checked_limit is not None:
+            values["limit"] = checked_limit
+        with self._runner.reading() as connection:
+            return [from_row(row) for row in connection.execute(statement, values).mappings()]
+
+    @operation("counting {entity}s")
+    def count(self, status: object = None, backend: object = None) -> int:
+        values = _filters(status, backend)
+        names = tuple(values)
+        statement = cached(
+            (TASKS, "count", names),
+            lambda: sa.select(sa.func.count()).select_from(TASKS).where(*_where(names)),
+        )
+        with self._runner.reading() as connection:
+            return int(connection.execute(statement, values).scalar_one())
+
+    @operation("deleting a {entity}")
+    def delete(self, task_id: str) -> bool:
+        wanted = _task_id(task_id)
+        with self._runner.writing() as connection:
+            result = connection.execute(TASKS.delete().where(TASKS.c.task_id == wanted))
+        return result.rowcount > 0
+
+    @operation("clearing {entity}s")
+    def delete_statuses(self, statuses: object) -> int:
+        wanted = normalize_statuses(statuses, "terminal_statuses")  # type: ignore[arg-type]
+        with self._runner.writing() as connection:
+            result = connection.execute(TASKS.delete().where(TASKS.c.status.in_(wanted)))
+        return int(result.rowcount)
+
+    @operation("clearing all {entity}s")
+    def delete_all(self) -> None:
+        with self._runner.writing() as connection:
+            connection.execute(TASKS.delete())
+
+    def _upsert(self) -> sa.Executable:
+        changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
+        return cached(
+            (TASKS, "upsert", self._backend.family),
+            lambda: self._backend.upsert(TASKS, ("task_id",), changed),
+        )
+
+
+def _task_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidEntry(f"task_id must be a string, got {value!r}")
+    return value
+
+
+def _filters(status: object, backend: object) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if status is not None:
+        values["status"] = normalize_status(status)
+    if backend is not None:
+        values["backend"] = check_key(backend, "backend")
+    return values
+
+
+def _where(names: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    return [TASKS.c[name] == sa.bindparam(name) for name in names]
+
+
+def _list_query(tiebreak: str, names: tuple[str, ...], limited: bool) -> sa.Select[Any]:
+    query = (
+        sa.select(*_COLUMNS)
+        .where(*_where(names))
+        .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
+    )
+    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
