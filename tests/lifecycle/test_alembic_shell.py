@@ -35,9 +35,16 @@ def _alembic(spec: StoreSpec, url: str, *args: str) -> subprocess.CompletedProce
 def test_shell_upgrade_check_downgrade_upgrade(target: Target, spec: StoreSpec) -> None:
     url = target.fresh_url(spec.name)
 
+    ran: dict[str, str] = {}
     for step in (["upgrade", "head"], ["check"], ["downgrade", "base"], ["upgrade", "head"]):
         done = _alembic(spec, url, *step)
         assert done.returncode == 0, f"alembic {' '.join(step)}: {done.stderr}"
+        ran.setdefault(step[0], done.stderr)
+
+    # alembic.ini's [loggers] apply: each revision is printed as Alembic normally does.
+    baseline = f"Running upgrade  -> {spec.name}_0001"
+    assert f"INFO  [alembic.runtime.migration] {baseline}" in ran["upgrade"]
+    assert f"Running downgrade {spec.name}_0001 -> ," in ran["downgrade"]
 
     current = _alembic(spec, url, "current")
     assert f"{head_revision(spec)} (head)" in current.stdout

@@ -1,7 +1,9 @@
 """Open a store's database: an embedded SQLite file upgrades itself; servers are only checked.
 
-The target is resolved once (URL, backend, file), the status is read once before
-acting and, when something was done, once after.
+A current database costs one status read. A refused one (foreign, too new, a
+server behind) is refused from that read, with nothing created beside it. Only a
+database that needs work is read again, under the migration lock (another process
+may have done the work meanwhile), then acted on and read once after.
 """
 
 from __future__ import annotations
