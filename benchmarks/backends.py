@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,51 +15,24 @@ from taskdb.engine import BUSY_TIMEOUT_MS
 from taskdb.engine import create_engine as taskdb_engine
 from taskdb.lifecycle import upgrade
 from taskdb.spec import StoreSpec
+from tests.support.engines import ENGINES as TEST_ENGINES
+from tests.support.engines import SERVER_URL_VARIABLES, Target, admin_url, unreachable_reason
 
 T = TypeVar("T")
-SERVER_URLS = {
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
-}
-ENGINES = ("sqlite", *SERVER_URLS)
+ENGINES = TEST_ENGINES
 
 
-class Backend:
-    """One engine: hands out migrated scratch databases and drops them afterwards."""
+class Backend(Target):
+    """One engine: the test suite's scratch databases, migrated, named ``taskdb_bench_*``."""
 
     def __init__(self, name: str, server_url: str | None = None) -> None:
-        self.name = name
-        self.server_url = server_url or SERVER_URLS.get(name)
-        self._workdir = Path(tempfile.mkdtemp(prefix=f"taskdb-bench-{name}-"))
-        self._created: list[str] = []
+        server = server_url or (admin_url(name) if name in SERVER_URL_VARIABLES else None)
+        workdir = Path(tempfile.mkdtemp(prefix=f"taskdb-bench-{name}-"))
+        super().__init__(name, workdir, server=server, prefix="taskdb_bench")
 
-    @property
-    def is_server(self) -> bool:
-        return self.name != "sqlite"
-
-    def _admin(self) -> sa.Engine:
-        assert self.server_url is not None
-        return sa.create_engine(
-            self.server_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
-        )
-
-    def empty_url(self, label: str) -> str:
-        """A new empty database: a file, or a scratch database on the server."""
-        if not self.is_server:
-            return f"sqlite:///{self._workdir / f'{label}-{uuid.uuid4().hex[:6]}.sqlite'}"
-        name = f"taskdb_bench_{label}_{uuid.uuid4().hex[:8]}"
-        admin = self._admin()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        admin.dispose()
-        self._created.append(name)
-        assert self.server_url is not None
-        url = sa.make_url(self.server_url).set(database=name)
-        return url.render_as_string(hide_password=False)
-
-    def migrated_url(self, spec: StoreSpec, label: str) -> str:
+    def migrated_url(self, spec: StoreSpec, label: str = "db") -> str:
         """A new database brought to head through taskdb's Alembic history."""
-        url = self.empty_url(label)
+        url = self.fresh_url(label)
         engine = taskdb_engine(url, spec)
         try:
             upgrade(engine, spec)
@@ -70,35 +43,19 @@ class Backend:
     def version(self) -> str:
         if not self.is_server:
             return f"SQLite {sqlite3.sqlite_version}"
-        admin = self._admin()
-        with admin.connect() as connection:
+        with self.admin().connect() as connection:
             found = str(connection.exec_driver_sql("SELECT version()").scalar())
-        admin.dispose()
         if self.name == "postgresql":
             return " ".join(found.split()[:2])
         return f"MariaDB {found}" if "mariadb" in found.lower() else f"MySQL {found}"
 
     def reachable(self) -> str | None:
         """None when the engine can be used, else why not."""
-        if not self.is_server:
-            return None
-        try:
-            self.version()
-        except Exception as error:
-            return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-        return None
+        return unreachable_reason(self.server) if self.server else None
 
     def cleanup(self) -> None:
-        if self._created:
-            admin = self._admin()
-            with admin.connect() as connection:
-                for name in self._created:
-                    force = " WITH (FORCE)" if self.name == "postgresql" else ""
-                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-            admin.dispose()
-        for path in sorted(self._workdir.glob("*"), reverse=True):
-            path.unlink(missing_ok=True)
-        self._workdir.rmdir()
+        self.drop_created()
+        shutil.rmtree(self.tmp_path, ignore_errors=True)
 
 
 class Raw:

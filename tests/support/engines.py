@@ -6,7 +6,9 @@ Server engines are found through two variables, defaulting to this machine's ser
 * ``TASKDB_TEST_MYSQL_URL`` (default ``mysql+pymysql://root@127.0.0.1:3306/test``)
 
 When a server cannot be reached its tests skip, naming the variable; under
-``CI=true`` they fail instead.
+``CI=true`` they fail instead. Scratch databases are named ``<prefix>_<label>_<hex>``;
+``TASKDB_TEST_DATABASE_PREFIX`` (default ``tdb``) sets the prefix, for servers that
+only allow some names. The benchmarks use the same :class:`Target` outside pytest.
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ DEFAULT_SERVER_URLS = {
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
 }
 ENGINES = ("sqlite", *SERVER_URL_VARIABLES)
+PREFIX_VARIABLE = "TASKDB_TEST_DATABASE_PREFIX"
+
+
+def admin_url(engine_name: str) -> str:
+    """The server URL the variable names, else this machine's default."""
+    return os.environ.get(SERVER_URL_VARIABLES[engine_name]) or DEFAULT_SERVER_URLS[engine_name]
 
 
 @functools.cache
-def _unreachable_reason(url: str) -> str | None:
+def unreachable_reason(url: str) -> str | None:
     """Why the server at ``url`` cannot be used, or None when it answers."""
     timeout = {"connect_timeout": 3}
     try:
@@ -53,8 +61,8 @@ def _unreachable_reason(url: str) -> str | None:
 def server_url(engine_name: str) -> str:
     """The admin URL of a server engine, or skip (fail under CI) when it cannot be reached."""
     variable = SERVER_URL_VARIABLES[engine_name]
-    url = os.environ.get(variable) or DEFAULT_SERVER_URLS[engine_name]
-    reason = _unreachable_reason(url)
+    url = admin_url(engine_name)
+    reason = unreachable_reason(url)
     if reason is None:
         return url
     shown = make_url(url).render_as_string(hide_password=True)
@@ -70,6 +78,9 @@ class Target:
 
     name: str
     tmp_path: Path
+    # The server to create databases on; by default the test suite's (skipping if absent).
+    server: str | None = None
+    prefix: str = field(default_factory=lambda: os.environ.get(PREFIX_VARIABLE) or "tdb")
     _admin: sa.Engine | None = None
     _created: list[str] = field(default_factory=list)
 
@@ -81,13 +92,14 @@ class Target:
         """A URL to a new empty database (a file for SQLite, a database on a server)."""
         if not self.is_server:
             return f"sqlite:///{self.tmp_path / f'{label}-{uuid.uuid4().hex[:8]}.sqlite'}"
-        name = f"tdb_{label}_{uuid.uuid4().hex[:12]}"
+        name = f"{self.prefix}_{label}_{uuid.uuid4().hex[:12]}"
         with self.admin().connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {name}")
         self._created.append(name)
-        return (
-            make_url(server_url(self.name)).set(database=name).render_as_string(hide_password=False)
-        )
+        return make_url(self._server()).set(database=name).render_as_string(hide_password=False)
+
+    def _server(self) -> str:
+        return self.server or server_url(self.name)
 
     def migrated_url(self, spec: StoreSpec) -> str:
         """A fresh database of ``spec`` brought to head through the Alembic history."""
@@ -102,7 +114,7 @@ class Target:
     def admin(self) -> sa.Engine:
         if self._admin is None:
             self._admin = sa.create_engine(
-                server_url(self.name), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+                self._server(), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
             )
         return self._admin
 
