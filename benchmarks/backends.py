@@ -12,9 +12,6 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from taskdb.engine import BUSY_TIMEOUT_MS
-from taskdb.engine import create_engine as taskdb_engine
-from taskdb.lifecycle import upgrade
-from taskdb.spec import StoreSpec
 from tests.support.engines import ENGINES as TEST_ENGINES
 from tests.support.engines import SERVER_URL_VARIABLES, Target, admin_url, unreachable_reason
 
@@ -29,16 +26,6 @@ class Backend(Target):
         server = server_url or (admin_url(name) if name in SERVER_URL_VARIABLES else None)
         workdir = Path(tempfile.mkdtemp(prefix=f"taskdb-bench-{name}-"))
         super().__init__(name, workdir, server=server, prefix="taskdb_bench")
-
-    def migrated_url(self, spec: StoreSpec, label: str = "db") -> str:
-        """A new database brought to head through taskdb's Alembic history."""
-        url = self.fresh_url(label)
-        engine = taskdb_engine(url, spec)
-        try:
-            upgrade(engine, spec)
-        finally:
-            engine.dispose()
-        return url
 
     def version(self) -> str:
         if not self.is_server:

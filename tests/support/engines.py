@@ -101,9 +101,9 @@ class Target:
     def _server(self) -> str:
         return self.server or server_url(self.name)
 
-    def migrated_url(self, spec: StoreSpec) -> str:
+    def migrated_url(self, spec: StoreSpec, label: str | None = None) -> str:
         """A fresh database of ``spec`` brought to head through the Alembic history."""
-        url = self.fresh_url(spec.name)
+        url = self.fresh_url(label or spec.name)
         engine = create_engine(url, spec)
         try:
             upgrade(engine, spec)

@@ -45,11 +45,7 @@ class AssignmentRepository(Repository[AssignmentRecord]):
     @operation("creating {entity}s")
     def new_many(self, assignments: Iterable[NewAssignment | Mapping[str, Any]]) -> list[int]:
         """Create many assignments in one transaction: all or none; ids in input order."""
-        rows = [
-            item.model_dump()
-            for item in self._validated_many(NewAssignment, assignments, "assignments")
-        ]
-        return self._insert_many(rows)
+        return self._create_many(NewAssignment, assignments, "assignments")
 
     @operation("finding {entity}s")
     def find(

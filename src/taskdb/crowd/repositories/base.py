@@ -201,6 +201,17 @@ class Repository(Generic[R]):
         assert key is not None
         return int(key[0])
 
+    def _create_many(
+        self,
+        model: type[I],
+        items: Iterable[Mapping[str, Any] | Input],
+        argument: str,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """Validate every item with ``model``, then insert them all (with ``fixed`` values)."""
+        validated = self._validated_many(model, items, argument)
+        return self._insert_many([{**item.model_dump(), **(fixed or {})} for item in validated])
+
     def _insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert rows in one transaction; ids come back in the order the rows were given."""
         if not rows:

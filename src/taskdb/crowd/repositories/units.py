@@ -12,6 +12,9 @@ from taskdb.crowd.repositories.base import IdLike, Repository, parse_id, table_o
 from taskdb.crowd.vocab import UnitStatus
 from taskdb.errors import operation
 
+# Every unit starts here, whichever way it is created.
+_CREATED = {"status": UnitStatus.CREATED.value}
+
 
 class UnitRepository(Repository[UnitRecord]):
     table = table_of(Unit)
@@ -51,18 +54,12 @@ class UnitRepository(Repository[UnitRecord]):
             },
         )
         with self._runner.writing() as connection:
-            return self._insert(connection, self._row(values))
+            return self._insert(connection, {**values.model_dump(), **_CREATED})
 
     @operation("creating {entity}s")
     def new_many(self, units: Iterable[NewUnit | Mapping[str, Any]]) -> list[int]:
         """Create many units in one transaction: all or none; ids in input order."""
-        return self._insert_many(
-            [self._row(unit) for unit in self._validated_many(NewUnit, units, "units")]
-        )
-
-    @staticmethod
-    def _row(unit: NewUnit) -> dict[str, Any]:
-        return {**unit.model_dump(), "status": UnitStatus.CREATED.value}
+        return self._create_many(NewUnit, units, "units", _CREATED)
 
     @operation("finding {entity}s")
     def find(
