@@ -3,26 +3,74 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from taskdb.backends import READ_ONLY, backend_for, parse_url
+from taskdb.backends import READ_ONLY, Backend, backend_for, parse_url
 from taskdb.errors import DatabaseError, ForeignDatabase
 from taskdb.spec import StoreSpec
 
 BUSY_TIMEOUT_MS = 30_000
 
 
+@dataclass(frozen=True)
+class Database:
+    """A store's database, resolved once: its engine and the facts the lifecycle asks about."""
+
+    spec: StoreSpec
+    engine: Engine
+    backend: Backend
+    # The SQLite file; None for an in-memory database or a server.
+    file: Path | None
+    # For messages and logs: the password hidden.
+    url: str
+
+    @classmethod
+    def of(cls, engine: Engine, spec: StoreSpec) -> Database:
+        backend = backend_for(engine)
+        file = _file_of(engine.url, backend)
+        return cls(spec, engine, backend, file, engine.url.render_as_string(hide_password=True))
+
+
+def connect_database(url: str, spec: StoreSpec, **kwargs: Any) -> Database:
+    """Resolve ``url`` once (engine family, file) and create the store's engine for it."""
+    parsed = parse_url(url)
+    backend = backend_for(parsed)
+    file = _file_of(parsed, backend)
+    try:
+        if backend.embedded:
+            engine = _sqlite_engine(parsed, file, spec, **kwargs)
+        else:
+            engine = sa_create_engine(parsed, **{**backend.engine_options(), **kwargs})
+    except (ImportError, sa_exc.NoSuchModuleError) as error:
+        raise DatabaseError(
+            f"no usable driver for {parsed.drivername} ({error}); taskdb supports "
+            "sqlite://, postgresql+psycopg:// (pip install 'taskdb[postgresql]') and "
+            "mysql+pymysql:// (pip install 'taskdb[mysql]')"
+        ) from error
+    return Database(spec, engine, backend, file, parsed.render_as_string(hide_password=True))
+
+
+def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
+    """Create an engine for one store, with the settings taskdb relies on for its engine."""
+    return connect_database(url, spec, **kwargs).engine
+
+
 def database_file(source: str | Engine) -> Path | None:
     """The file behind an embedded database's URL or engine; None for memory or a server."""
     url = source.url if isinstance(source, Engine) else parse_url(source)
-    if not backend_for(url).embedded or url.database in (None, "", ":memory:"):
+    return _file_of(url, backend_for(url))
+
+
+def _file_of(url: URL, backend: Backend) -> Path | None:
+    if not backend.embedded or url.database in (None, "", ":memory:"):
         return None
     return Path(url.database).expanduser()
 
@@ -33,28 +81,12 @@ def public_url(source: str | Engine) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
-    """Create an engine for one store, with the settings taskdb relies on for its engine."""
-    backend = backend_for(url)
-    try:
-        if backend.embedded:
-            return _sqlite_engine(url, spec, **kwargs)
-        return sa_create_engine(url, **{**backend.engine_options(), **kwargs})
-    except (ImportError, sa_exc.NoSuchModuleError) as error:
-        raise DatabaseError(
-            f"no usable driver for {parse_url(url).drivername} ({error}); taskdb supports "
-            "sqlite://, postgresql+psycopg:// (pip install 'taskdb[postgresql]') and "
-            "mysql+pymysql:// (pip install 'taskdb[mysql]')"
-        ) from error
-
-
 def single_statement_reader(engine: Engine) -> Engine:
     """The engine for calls that read with one statement: no write lock, no extra round trips."""
     return engine.execution_options(**backend_for(engine).read_options())
 
 
-def _sqlite_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
-    path = database_file(url)
+def _sqlite_engine(url: URL, path: Path | None, spec: StoreSpec, **kwargs: Any) -> Engine:
     where = str(path or url)
     # The driver's own transaction handling is switched off; BEGIN is emitted below.
     engine = sa_create_engine(url, connect_args={"isolation_level": None}, **kwargs)

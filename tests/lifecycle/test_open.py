@@ -220,13 +220,14 @@ CHILD = """
 import sys
 from alembic import command
 from taskdb.engine import create_engine
+from taskdb.engine import Database
 from taskdb.lifecycle.lock import migration_lock
 from taskdb.lifecycle import alembic_config
 from taskdb.spec import CROWD
 
 url, versions = sys.argv[1], sys.argv[2]
 engine = create_engine(url, CROWD)
-with migration_lock(engine, CROWD), engine.connect() as connection:
+with migration_lock(Database.of(engine, CROWD)), engine.connect() as connection:
     config = alembic_config(CROWD, connection=connection)
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", versions)

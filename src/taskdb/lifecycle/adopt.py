@@ -14,10 +14,9 @@ from typing import cast
 
 from alembic import command
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
 from sqlalchemy.pool import StaticPool
 
-from taskdb.engine import create_engine, enable_wal, public_url
+from taskdb.engine import Database, create_engine, enable_wal
 from taskdb.errors import SchemaMismatch, translated
 from taskdb.lifecycle.backup import backup_sqlite
 from taskdb.lifecycle.history import alembic_config, baseline_revision, script_directory
@@ -27,16 +26,17 @@ from taskdb.spec import StoreSpec
 log = logging.getLogger(__name__)
 
 
-def adopt_locked(engine: Engine, spec: StoreSpec) -> None:
-    """Adopt the legacy SQLite file behind ``engine``; the caller holds the migration lock."""
+def adopt_locked(database: Database) -> None:
+    """Adopt a legacy SQLite file; the caller holds the migration lock."""
+    spec, engine = database.spec, database.engine
     with translated(f"adopting the {spec.name} database"):
         with engine.connect() as connection:
             found = describe(connection, spec.tables)
         comparison = compare(expected_sqlite_shape(spec), found)
         if comparison.problems:
-            raise SchemaMismatch(_mismatch_message(engine, spec, comparison))
-        backup_sqlite(engine, "legacy")
-        log.info("adopting %s as the %s baseline", public_url(engine), spec.name)
+            raise SchemaMismatch(_mismatch_message(database, comparison))
+        backup_sqlite(database, "legacy")
+        log.info("adopting %s as the %s baseline", database.url, spec.name)
         # One transaction: indexes, header tag and version row land together or not at all.
         with engine.begin() as connection:
             for index, table, columns in comparison.missing_indexes:
@@ -55,10 +55,10 @@ def adopt_locked(engine: Engine, spec: StoreSpec) -> None:
             raw.close()
 
 
-def _mismatch_message(engine: Engine, spec: StoreSpec, comparison: Comparison) -> str:
+def _mismatch_message(database: Database, comparison: Comparison) -> str:
     listed = "\n  - ".join(comparison.problems)
     return (
-        f"{public_url(engine)} looks like a {spec.name} database made by the seed code, "
+        f"{database.url} looks like a {database.spec.name} database made by the seed code, "
         f"but its schema differs from the baseline; nothing was changed:\n  - {listed}"
     )
 

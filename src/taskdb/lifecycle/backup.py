@@ -6,9 +6,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from taskdb.engine import database_file
+from taskdb.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -17,14 +15,14 @@ def backup_path(database: Path, revision: str) -> Path:
     return database.with_name(f"{database.name}.{revision}.bak")
 
 
-def backup_sqlite(engine: Engine, revision: str) -> Path | None:
+def backup_sqlite(database: Database, revision: str) -> Path | None:
     """Copy a SQLite database beside itself with SQLite's backup API before it changes."""
-    source_path = database_file(engine)
+    source_path = database.file
     if source_path is None:
         return None
     target_path = backup_path(source_path, revision)
     log.info("backing up %s to %s", source_path, target_path.name)
-    raw = engine.raw_connection()
+    raw = database.engine.raw_connection()
     try:
         source = raw.driver_connection
         assert isinstance(source, sqlite3.Connection)

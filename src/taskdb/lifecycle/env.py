@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from taskdb.backends import backend_for
-from taskdb.engine import create_engine
+from taskdb.engine import connect_database
 from taskdb.errors import DatabaseError, TaskdbError
 from taskdb.lifecycle.autogen import include_name, include_object, render_item, revision_directives
 from taskdb.lifecycle.history import CONNECTION, URL
@@ -65,13 +65,13 @@ def _run_environment(spec: StoreSpec, metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(url, spec)
+    database = connect_database(url, spec)
     try:
-        with migration_lock(engine, spec), engine.connect() as connection:
+        with migration_lock(database), database.engine.connect() as connection:
             _refuse_unusable(connection, spec)
             _run_online(connection, options)
     finally:
-        engine.dispose()
+        database.engine.dispose()
 
 
 def _refuse_unusable(connection: Connection, spec: StoreSpec) -> None:

@@ -7,12 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from taskdb.backends import backend_for
-from taskdb.engine import database_file
+from taskdb.engine import Database
 from taskdb.errors import DatabaseError, translated
-from taskdb.spec import StoreSpec
 
 
 def lock_file_for(database: Path) -> Path:
@@ -21,17 +17,17 @@ def lock_file_for(database: Path) -> Path:
 
 
 @contextmanager
-def migration_lock(engine: Engine, spec: StoreSpec) -> Iterator[None]:
+def migration_lock(database: Database) -> Iterator[None]:
     """Hold the store's migration lock: a file lock on SQLite, a server lock elsewhere."""
-    backend = backend_for(engine)
+    backend = database.backend
     if backend.embedded:
-        with _file_lock(database_file(engine)):
+        with _file_lock(database.file):
             yield
         return
     # Server locks are server-wide: name the database too.
-    key = f"taskdb:{spec.name}:{engine.url.database or ''}"
+    key = f"taskdb:{database.spec.name}:{database.engine.url.database or ''}"
     with translated("taking the migration lock"):
-        connection = engine.connect()
+        connection = database.engine.connect()
         try:
             backend.acquire_lock(connection, key)
             connection.commit()

@@ -1,29 +1,34 @@
 """Open a store's database: an embedded SQLite file upgrades itself; servers are only checked.
 
-A current database costs one status read. A refused one (foreign, too new, a
-server behind) is refused from that read, with nothing created beside it. Only a
-database that needs work is read again, under the migration lock (another process
-may have done the work meanwhile), then acted on and read once after.
+The URL, engine family and file are resolved once, into a :class:`Database`. A current
+database costs one status read. A refused one (foreign, too new, a server behind) is
+refused from that read, with nothing created beside it. Only a database that needs
+work goes on to the upgrade, which reads it again under the migration lock, acts,
+and reads it once after.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from taskdb.backends import backend_for
-from taskdb.engine import create_engine
+from taskdb.engine import Database, connect_database
 from taskdb.errors import DatabaseBehind
-from taskdb.lifecycle.status import DatabaseStatus, State, read_status, refuse_unusable
-from taskdb.lifecycle.upgrade import upgrade
+from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
+from taskdb.lifecycle.upgrade import upgrade_database
 from taskdb.spec import StoreSpec
 
 
 def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
     """Make an opened database usable, or refuse it. SQLite upgrades itself; servers do not."""
-    status = read_status(engine, spec)
+    return prepare_database(Database.of(engine, spec))
+
+
+def prepare_database(database: Database) -> DatabaseStatus:
+    spec = database.spec
+    status = status_of(database)
     if status.state is State.CURRENT:
         return status
-    embedded = backend_for(engine).embedded
+    embedded = database.backend.embedded
     refuse_unusable(status, spec, embedded)
     if not embedded:
         raise DatabaseBehind(
@@ -31,15 +36,15 @@ def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
             f"(revision {status.revision or 'none'}, head {status.head}); bring it to head "
             f"with `{spec.upgrade_command(status.url)}`"
         )
-    return upgrade(engine, spec)
+    return upgrade_database(database)
 
 
 def open_engine(spec: StoreSpec, url: str | None = None) -> Engine:
     """Create the store's engine for ``url`` (or its default) and make the database usable."""
-    engine = create_engine(spec.resolve_url(url), spec)
+    database = connect_database(spec.resolve_url(url), spec)
     try:
-        prepare(engine, spec)
+        prepare_database(database)
     except BaseException:
-        engine.dispose()
+        database.engine.dispose()
         raise
-    return engine
+    return database.engine

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 
 from taskdb.backends import READ_ONLY, backend_for
-from taskdb.engine import database_file, public_url
+from taskdb.engine import Database, public_url
 from taskdb.errors import DatabaseTooNew, ForeignDatabase, SchemaMismatch, translated
 from taskdb.lifecycle.history import head_revision, is_known
 from taskdb.spec import StoreSpec
@@ -42,18 +42,24 @@ class DatabaseStatus:
 
 def read_status(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
     """Classify the database without writing to it."""
-    url = public_url(engine)
-    path = database_file(engine)
-    if path is not None and not path.exists():
+    return status_of(Database.of(engine, spec))
+
+
+def status_of(database: Database) -> DatabaseStatus:
+    """Classify an opened database without writing to it."""
+    spec = database.spec
+    if database.file is not None and not database.file.exists():
         # Connecting would create the file: a missing file is fresh, and stays missing.
         head = head_revision(spec)
-        return DatabaseStatus(spec.name, url, State.FRESH, None, head, None, "no file yet")
+        return DatabaseStatus(spec.name, database.url, State.FRESH, None, head, None, "no file yet")
     try:
-        with translated(f"reading the {spec.name} database"), engine.connect() as connection:
-            return classify(connection.execution_options(**{READ_ONLY: True}), spec)
+        with translated(f"reading the {spec.name} database"), database.engine.connect() as opened:
+            return classify(opened.execution_options(**{READ_ONLY: True}), spec)
     except ForeignDatabase as refused:
         head = head_revision(spec)
-        return DatabaseStatus(spec.name, url, State.FOREIGN, None, head, None, str(refused))
+        return DatabaseStatus(
+            spec.name, database.url, State.FOREIGN, None, head, None, str(refused)
+        )
 
 
 def classify(connection: Connection, spec: StoreSpec) -> DatabaseStatus:

@@ -1,6 +1,8 @@
 """Move a database along its store's history: upgrade (adopting a seed file first), downgrade.
 
-Each step is logged under the ``taskdb`` logger.
+Each acts under the migration lock: the status is read once before acting (under the
+lock, since another process may have done the work meanwhile) and once after. Each
+step is logged under the ``taskdb`` logger.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import logging
 from alembic import command
 from sqlalchemy import Engine
 
-from taskdb.backends import backend_for
+from taskdb.engine import Database
 from taskdb.errors import translated
 from taskdb.lifecycle.adopt import adopt_locked
 from taskdb.lifecycle.backup import backup_sqlite
 from taskdb.lifecycle.history import alembic_config
 from taskdb.lifecycle.lock import migration_lock
-from taskdb.lifecycle.status import DatabaseStatus, State, read_status, refuse_unusable
+from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
 from taskdb.spec import StoreSpec
 
 log = logging.getLogger(__name__)
@@ -24,32 +26,35 @@ log = logging.getLogger(__name__)
 
 def upgrade(engine: Engine, spec: StoreSpec, revision: str = "head") -> DatabaseStatus:
     """Bring a database to ``revision`` under the migration lock; adopt a legacy one first."""
-    embedded = backend_for(engine).embedded
-    with migration_lock(engine, spec):
-        # Decided under the lock: another process may have done the work meanwhile.
-        status = read_status(engine, spec)
-        refuse_unusable(status, spec, embedded)
+    return upgrade_database(Database.of(engine, spec), revision)
+
+
+def upgrade_database(database: Database, revision: str = "head") -> DatabaseStatus:
+    spec = database.spec
+    with migration_lock(database):
+        status = status_of(database)
+        refuse_unusable(status, spec, database.backend.embedded)
         if status.state is State.CURRENT and revision == "head":
             return status
         if status.state is State.LEGACY:
-            adopt_locked(engine, spec)
+            adopt_locked(database)
         elif status.state is State.BEHIND and status.revision is not None:
-            backup_sqlite(engine, status.revision)
-        log.info("upgrading the %s database at %s to %s", spec.name, status.url, revision)
-        with translated(f"upgrading the {spec.name} database"), engine.connect() as connection:
-            command.upgrade(alembic_config(spec, connection=connection), revision)
-        return read_status(engine, spec)
+            backup_sqlite(database, status.revision)
+        log.info("upgrading the %s database at %s to %s", spec.name, database.url, revision)
+        with translated(f"upgrading the {spec.name} database"), database.engine.connect() as c:
+            command.upgrade(alembic_config(spec, connection=c), revision)
+        return status_of(database)
 
 
 def downgrade(engine: Engine, spec: StoreSpec, revision: str) -> DatabaseStatus:
     """Take a database back to ``revision`` (``base`` removes the store's tables)."""
-    with migration_lock(engine, spec):
-        status = read_status(engine, spec)
-        refuse_unusable(status, spec, backend_for(engine).embedded)
-        log.info("downgrading the %s database at %s to %s", spec.name, status.url, revision)
-        with translated(f"downgrading the {spec.name} database"), engine.connect() as connection:
-            command.downgrade(alembic_config(spec, connection=connection), revision)
-        return read_status(engine, spec)
+    database = Database.of(engine, spec)
+    with migration_lock(database):
+        refuse_unusable(status_of(database), spec, database.backend.embedded)
+        log.info("downgrading the %s database at %s to %s", spec.name, database.url, revision)
+        with translated(f"downgrading the {spec.name} database"), engine.connect() as c:
+            command.downgrade(alembic_config(spec, connection=c), revision)
+        return status_of(database)
 
 
 def adopt(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
