@@ -30,6 +30,12 @@ LOCK_TIMEOUT_S = 600
 _URL_EXAMPLES = (
     "sqlite:///path/file.sqlite, postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
 )
+# The forms people type for a family taskdb runs, and the URL that works instead.
+_HINTS = {
+    "postgres": "postgresql+psycopg://",
+    "mysql": "mysql+pymysql://",
+    "mariadb": "mysql+pymysql://",
+}
 
 
 class Backend:
@@ -38,6 +44,10 @@ class Backend:
     family: ClassVar[str]
     # SQLAlchemy dialect names of the family (mysql+pymysql:// to MariaDB is "mysql").
     dialects: ClassVar[tuple[str, ...]]
+    # The DB-API driver taskdb runs and tests this family with, as a URL names it.
+    driver: ClassVar[str]
+    # What SQLAlchemy picks when a URL names no driver (``postgresql://``).
+    default_driver: ClassVar[str]
     # A file beside the application: upgraded and adopted on open, backed up, flock-ed.
     embedded: ClassVar[bool] = False
     # What orders the rows of a text-keyed table as they were inserted.
@@ -80,6 +90,7 @@ class Backend:
 class SQLiteBackend(Backend):
     family = "sqlite"
     dialects = ("sqlite",)
+    driver = default_driver = "pysqlite"
     embedded = True
     insertion_order = "rowid"
     # SQLite cannot order RETURNING rows of an executemany: bulk inserts count ids instead.
@@ -89,6 +100,7 @@ class SQLiteBackend(Backend):
 class PostgreSQLBackend(Backend):
     family = "postgresql"
     dialects = ("postgresql",)
+    driver = default_driver = "psycopg"
     # Servers have no rowid: revision quantum_0002 gives text-keyed tables this counter.
     insertion_order = "insert_seq"
 
@@ -132,6 +144,8 @@ class PostgreSQLBackend(Backend):
 class MySQLBackend(Backend):
     family = "mysql"
     dialects = ("mysql", "mariadb")
+    driver = "pymysql"
+    default_driver = "mysqldb"
     insertion_order = "insert_seq"
 
     def engine_options(self) -> dict[str, Any]:
@@ -194,15 +208,20 @@ def parse_url(url: str | URL) -> URL:
 
 
 def backend_for(source: Engine | Connection | Dialect | URL | str) -> Backend:
-    """The family of an engine, connection, dialect or URL."""
+    """The family of an engine, connection, dialect or URL; a URL must name taskdb's driver."""
     if isinstance(source, Engine | Connection):
-        name = source.dialect.name
-    elif isinstance(source, Dialect):
-        name = source.name
-    else:
-        name = parse_url(source).get_backend_name()
+        return _BY_DIALECT[source.dialect.name]
+    if isinstance(source, Dialect):
+        return _BY_DIALECT[source.name]
+    url = parse_url(source)
+    name = url.get_backend_name()
     backend = _BY_DIALECT.get(name)
-    if backend is None:
-        hint = " (PostgreSQL URLs start postgresql+psycopg://)" if name == "postgres" else ""
-        raise InvalidEntry(f"taskdb does not run on {name!r}{hint}; use {_URL_EXAMPLES}")
+    driver = url.drivername.partition("+")[2] or (backend.default_driver if backend else "")
+    if backend is None or driver != backend.driver:
+        scheme = url.drivername
+        hint = _HINTS.get(scheme) or _HINTS.get(name, "")
+        instead = f": use {hint} instead" if hint else ""
+        raise InvalidEntry(
+            f"taskdb does not run on {scheme}:// URLs{instead}; it takes {_URL_EXAMPLES}"
+        )
     return backend

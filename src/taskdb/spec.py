@@ -64,9 +64,18 @@ class StoreSpec:
             return from_env
         return f"sqlite:///{self.default_path()}"
 
+    def command(self, verb: str, url: str) -> str:
+        """The ``taskdb`` command that runs ``verb`` on this store's database at ``url``.
+
+        ``url`` is the shown form: a hidden password becomes a placeholder to fill in,
+        never the mask, which would not authenticate.
+        """
+        shown = url.replace(":***@", ":<password>@")
+        return f"taskdb {verb} --store {self.name} --url '{shown}'"
+
     def upgrade_command(self, url: str) -> str:
-        """The shell command that brings this store's database at ``url`` to head."""
-        return f"taskdb upgrade --store {self.name} --url '{url}'"
+        """The ``taskdb`` command that brings this store's database at ``url`` to head."""
+        return self.command("upgrade", url)
 
 
 CROWD = StoreSpec(

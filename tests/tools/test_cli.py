@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
 from taskdb.lifecycle import head_revision
+from taskdb.quantum import TaskInfo, TaskStore
 from taskdb.spec import CROWD, QUANTUM
 from taskdb.tools.cli import EXIT_ACTION_NEEDED, EXIT_FAILED, EXIT_OK, main
 from tests.support.engines import Target
@@ -135,15 +137,37 @@ def test_unreachable_server_is_a_clean_failure(capsys: pytest.CaptureFixture[str
     assert "Traceback" not in out
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_leaves_the_users_own_stores_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A HOME with real stores at the default places, and the variables pointing at them.
+    with CrowdStore() as crowd:
+        crowd.projects.new("mine")
+    with TaskStore() as quantum:
+        quantum.save(TaskInfo(task_id="mine", backend="real"))
+    real = [CROWD.default_path(), QUANTUM.default_path()]
+    monkeypatch.setenv(CROWD.url_env, f"sqlite:///{real[0]}")
+    before = {path: path.read_bytes() for path in real}
+    siblings = {path: sorted(path.parent.iterdir()) for path in real}
+
     code, out = _run(capsys, "demo")
 
     assert code == EXIT_OK
+    assert "taskdb demo: scratch databases in " in out
     assert f"fresh (no revision) -> current ({head_revision(CROWD)})" in out
     assert f"-> current ({head_revision(QUANTUM)})" in out
     assert "unit #1 is assigned by worker #1" in out
     assert "removed the demo's 3 records again" in out
-    crowd_file = Path(CROWD.default_path())
+    assert {path: path.read_bytes() for path in real} == before
+    assert {path: sorted(path.parent.iterdir()) for path in real} == siblings
+
+
+def test_demo_at_a_given_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    crowd_file = tmp_path / "demo-crowd.sqlite"
+
+    code, _out = _run(capsys, "demo", "--url", f"sqlite:///{crowd_file}")
+
+    assert code == EXIT_OK
     connection = sqlite3.connect(crowd_file)
     counts = {
         table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
@@ -161,7 +185,7 @@ def test_copy_command_moves_rows(
     assert main(["adopt", str(source)]) == EXIT_OK
     target_url = target.migrated_url(CROWD)
 
-    code, out = _run(capsys, "copy", "--url", f"sqlite:///{source}", "--to", target_url)
+    code, out = _run(capsys, "copy", "--from", f"sqlite:///{source}", "--to", target_url)
 
     assert code == EXIT_OK
     assert "copied 11 rows of the crowd store" in out
@@ -181,7 +205,7 @@ def test_copy_from_a_missing_source_creates_nothing(
     missing = tmp_path / "typo.sqlite"
     target_url = sqlite_target.migrated_url(CROWD)
 
-    code, out = _run(capsys, "copy", "--url", f"sqlite:///{missing}", "--to", target_url)
+    code, out = _run(capsys, "copy", "--from", f"sqlite:///{missing}", "--to", target_url)
 
     assert (code, "no crowd database" in out) == (EXIT_FAILED, True)
     assert not missing.exists()

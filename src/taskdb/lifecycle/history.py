@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -48,6 +50,47 @@ def baseline_revision(spec: StoreSpec) -> str:
     if len(bases) != 1:
         raise DatabaseError(f"the {spec.name} history has {len(bases)} bases, expected one")
     return bases[0]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One step of a store's history, as ``taskdb history`` shows it."""
+
+    revision: str
+    down_revision: str | None
+    message: str
+    is_head: bool
+
+
+def history(spec: StoreSpec) -> list[Revision]:
+    """The store's revisions, newest first."""
+    return [
+        Revision(
+            script.revision,
+            _single(script.down_revision),
+            (script.doc or "").strip(),
+            script.is_head,
+        )
+        for script in script_directory(spec).walk_revisions()
+    ]
+
+
+def _single(down: str | Sequence[str] | None) -> str | None:
+    return down if down is None or isinstance(down, str) else ", ".join(down)
+
+
+def is_older(spec: StoreSpec, target: str, current: str) -> bool:
+    """Whether going from ``current`` to ``target`` would be a downgrade."""
+    if target == "base" or target.startswith("-"):
+        return True
+    if target in ("head", "heads") or target.startswith("+"):
+        return False
+    scripts = script_directory(spec)
+    resolved = scripts.get_revision(target)
+    if resolved is None or resolved.revision == current:
+        return False
+    below_current = {script.revision for script in scripts.walk_revisions("base", current)}
+    return resolved.revision in below_current
 
 
 def is_known(spec: StoreSpec, revision: str) -> bool:

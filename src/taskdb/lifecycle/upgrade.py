@@ -13,10 +13,10 @@ from alembic import command
 from sqlalchemy import Engine
 
 from taskdb.engine import Database
-from taskdb.errors import translated
+from taskdb.errors import InvalidEntry, translated
 from taskdb.lifecycle.adopt import adopt_locked
 from taskdb.lifecycle.backup import backup_sqlite
-from taskdb.lifecycle.history import alembic_config
+from taskdb.lifecycle.history import alembic_config, is_older
 from taskdb.lifecycle.lock import migration_lock
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
 from taskdb.spec import StoreSpec
@@ -36,6 +36,11 @@ def upgrade_database(database: Database, revision: str = "head") -> DatabaseStat
         refuse_unusable(status, spec, database.backend.embedded)
         if status.state is State.CURRENT and revision == "head":
             return status
+        if status.revision is not None and is_older(spec, revision, status.revision):
+            raise InvalidEntry(
+                f"{revision} is older than the database's {status.revision}: upgrade never "
+                f"goes back; run `taskdb downgrade {revision} --store {spec.name} --yes`"
+            )
         if status.state is State.LEGACY:
             adopt_locked(database)
         elif status.state is State.BEHIND and status.revision is not None:
@@ -54,6 +59,17 @@ def downgrade(engine: Engine, spec: StoreSpec, revision: str) -> DatabaseStatus:
         log.info("downgrading the %s database at %s to %s", spec.name, database.url, revision)
         with translated(f"downgrading the {spec.name} database"), engine.connect() as c:
             command.downgrade(alembic_config(spec, connection=c), revision)
+        return status_of(database)
+
+
+def stamp(engine: Engine, spec: StoreSpec, revision: str) -> DatabaseStatus:
+    """Record ``revision`` in the version table without running any migration."""
+    database = Database.of(engine, spec)
+    with migration_lock(database):
+        refuse_unusable(status_of(database), spec, database.backend.embedded)
+        log.info("stamping the %s database at %s as %s", spec.name, database.url, revision)
+        with translated(f"stamping the {spec.name} database"), engine.connect() as c:
+            command.stamp(alembic_config(spec, connection=c), revision)
         return status_of(database)
 
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from taskdb.backends import READ_ONLY, backend_for
-from taskdb.engine import create_engine, public_url
+from taskdb.backends import READ_ONLY, backend_for, parse_url
+from taskdb.engine import create_engine, database_file, public_url
 from taskdb.errors import DatabaseMismatch, EntryDoesNotExist, translated
 from taskdb.lifecycle.open import prepare
 from taskdb.lifecycle.status import State, read_status
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 def copy_database(spec: StoreSpec, source_url: str, target_url: str) -> dict[str, int]:
     """Copy every row of ``spec``'s tables; return the number of rows copied per table."""
+    if same_database(source_url, target_url):
+        raise DatabaseMismatch(
+            f"the source and the target are one database ({public_url(source_url)}): "
+            "copy reads one database and writes another"
+        )
     source = create_engine(source_url, spec)
     target = create_engine(target_url, spec)
     try:
@@ -39,6 +44,24 @@ def copy_database(spec: StoreSpec, source_url: str, target_url: str) -> dict[str
         target.dispose()
 
 
+def same_database(first: str, second: str) -> bool:
+    """Whether two URLs name one database: a file by its path, a server by host, port, name."""
+    one_file, two_file = database_file(first), database_file(second)
+    if one_file is not None or two_file is not None:
+        return (
+            one_file is not None
+            and two_file is not None
+            and one_file.resolve() == (two_file.resolve())
+        )
+    one, two = parse_url(first), parse_url(second)
+    return (one.get_backend_name(), one.host or "localhost", one.port, one.database) == (
+        two.get_backend_name(),
+        two.host or "localhost",
+        two.port,
+        two.database,
+    )
+
+
 def _require_current_source(source: Engine, spec: StoreSpec) -> None:
     """The source is only read: it must exist and be at head already."""
     status = read_status(source, spec)
@@ -46,10 +69,9 @@ def _require_current_source(source: Engine, spec: StoreSpec) -> None:
         return
     if status.state is State.FRESH:
         raise EntryDoesNotExist(f"there is no {spec.name} database at {status.url} to copy from")
-    flags = f"--store {spec.name} --url '{status.url}'"
     advice = {
-        State.LEGACY: f"adopt it first: `taskdb adopt {flags}`",
-        State.BEHIND: f"upgrade it first: `taskdb upgrade {flags}`",
+        State.LEGACY: f"adopt it first: `{spec.command('adopt', status.url)}`",
+        State.BEHIND: f"upgrade it first: `{spec.command('upgrade', status.url)}`",
     }.get(status.state, status.detail or "taskdb cannot read it")
     raise DatabaseMismatch(
         f"the source {status.url} is {status.state.value}, not current; {advice}"
