@@ -7,10 +7,12 @@ servers are found.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from taskdb.spec import CROWD, QUANTUM
 from tests.support.engines import ENGINES, SERVER_URL_VARIABLES, Target, server_url
@@ -61,3 +63,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for spec in (CROWD, QUANTUM):
         monkeypatch.delenv(spec.url_env, raising=False)
     return home
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """One line per skip reason (an absent server skips every test of its engine)."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"skipped {count} test(s): {reason}")

@@ -1,5 +1,7 @@
 """taskdb: one SQLAlchemy + Alembic data layer for crowd data and quantum task records."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from taskdb.errors import (
     DatabaseBehind,
     DatabaseError,
@@ -13,7 +15,10 @@ from taskdb.errors import (
     TaskdbError,
 )
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("taskdb")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DatabaseBehind",

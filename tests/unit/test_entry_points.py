@@ -27,3 +27,11 @@ def test_the_01_module_names_are_aliases_of_the_new_ones() -> None:
         if name != "public_url":
             assert getattr(taskdb.migrate, name) is getattr(taskdb.lifecycle, name)
     assert taskdb.transfer.copy_database is taskdb.tools.copy.copy_database
+
+
+def test_the_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    import taskdb
+
+    assert taskdb.__version__ == version("taskdb")
