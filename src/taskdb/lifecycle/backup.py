@@ -1,18 +1,55 @@
-"""Backups of SQLite files, made beside them before an upgrade or adoption changes them."""
+"""Backups of SQLite files, made beside them before an upgrade or adoption changes them.
+
+A backup is never more readable than its database: it is created with the
+database's permission bits (less, if the umask says so). Only the newest
+``TASKDB_KEEP_BACKUPS`` backups before upgrades are kept (default 3); the one made
+before adopting a seed file (``.legacy.bak``) is always kept.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from taskdb.engine import Database
+from taskdb.errors import InvalidEntry
 
 log = logging.getLogger(__name__)
+
+KEEP_BACKUPS_ENV = "TASKDB_KEEP_BACKUPS"
+DEFAULT_KEEP_BACKUPS = 3
 
 
 def backup_path(database: Path, revision: str) -> Path:
     return database.with_name(f"{database.name}.{revision}.bak")
+
+
+def backups_of(database: Path) -> list[Path]:
+    """The backups taskdb made of ``database``, newest first."""
+    prefix = f"{database.name}."
+    found = [
+        path
+        for path in database.parent.glob(f"{database.name}.*.bak")
+        # <name>.<revision or "legacy">.bak: one token between, so other files' backups stay out
+        if "." not in path.name.removeprefix(prefix).removesuffix(".bak")
+    ]
+    return sorted(found, key=lambda path: path.stat().st_mtime_ns, reverse=True)
+
+
+def keep_backups() -> int:
+    """How many backups of each database are kept: ``TASKDB_KEEP_BACKUPS``, default 3."""
+    given = os.environ.get(KEEP_BACKUPS_ENV)
+    if given is None:
+        return DEFAULT_KEEP_BACKUPS
+    if not given.isdigit() or int(given) < 1:
+        raise InvalidEntry(
+            f"{KEEP_BACKUPS_ENV} must be a whole number of at least 1, got {given!r}"
+        )
+    return int(given)
 
 
 def backup_sqlite(database: Database, revision: str) -> Path | None:
@@ -20,8 +57,10 @@ def backup_sqlite(database: Database, revision: str) -> Path | None:
     source_path = database.file
     if source_path is None:
         return None
+    keep = keep_backups()
     target_path = backup_path(source_path, revision)
     log.info("backing up %s to %s", source_path, target_path.name)
+    _create_no_more_readable(target_path, like=source_path)
     raw = database.engine.raw_connection()
     try:
         source = raw.driver_connection
@@ -37,4 +76,25 @@ def backup_sqlite(database: Database, revision: str) -> Path | None:
             target.close()
     finally:
         raw.close()
+    _prune(source_path, keep)
     return target_path
+
+
+def _create_no_more_readable(path: Path, like: Path) -> None:
+    """Create (or truncate) ``path`` with at most the permission bits of ``like``."""
+    allowed = stat.S_IMODE(like.stat().st_mode) & 0o666
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, allowed)
+    try:
+        # An existing file keeps its old bits on open: narrow them too.
+        os.fchmod(descriptor, stat.S_IMODE(os.fstat(descriptor).st_mode) & allowed)
+    finally:
+        os.close(descriptor)
+
+
+def _prune(database: Path, keep: int) -> None:
+    # The copy made before adoption is the only one of the seed's file: never pruned.
+    revisions = [path for path in backups_of(database) if not path.name.endswith(".legacy.bak")]
+    for old in revisions[keep:]:
+        log.info("removing the old backup %s", old.name)
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()

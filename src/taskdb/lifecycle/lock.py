@@ -1,19 +1,19 @@
-"""One migrator at a time: a lock that every engine can hold across processes."""
+"""One migrator at a time: a lock that every engine can hold across processes.
+
+SQLite: ``flock`` on the database's folder; PostgreSQL: ``pg_advisory_lock``;
+MySQL/MariaDB: ``GET_LOCK``. None leaves a file behind.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from taskdb.engine import Database
 from taskdb.errors import DatabaseError, translated
-
-
-def lock_file_for(database: Path) -> Path:
-    """The sidecar file locked while a SQLite database is migrated or adopted."""
-    return database.with_name(database.name + ".migrate-lock")
 
 
 @contextmanager
@@ -50,16 +50,21 @@ def _file_lock(path: Path | None) -> Iterator[None]:
     if path is None:  # an in-memory database has a single user by construction
         yield
         return
-    # flock on a sidecar: closing any descriptor of the database itself would drop
-    # SQLite's own POSIX locks held by this process.
+    # flock on the folder that holds the file: nothing is created beside the database
+    # (a refused file stays alone), every user of the folder sees the same lock, and
+    # the database's own descriptors, whose closing would drop SQLite's POSIX locks,
+    # are left alone. Migrations of files in one folder wait for each other.
+    folder = path.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = lock_file_for(path).open("a")
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
-        raise DatabaseError(f"cannot create the migration lock beside {path}: {error}") from error
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        raise DatabaseError(f"cannot take the migration lock on {folder}: {error}") from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)

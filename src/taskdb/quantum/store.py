@@ -21,7 +21,6 @@ from taskdb.backends import backend_for
 from taskdb.connections import AutocommitRunner
 from taskdb.engine import database_file, public_url
 from taskdb.errors import InvalidEntry, translated
-from taskdb.lifecycle.lock import lock_file_for
 from taskdb.lifecycle.open import open_engine
 from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, to_row
 from taskdb.quantum.repository import TaskInfoRepository
@@ -203,7 +202,6 @@ class TaskStore:
                 database,
                 database.with_name(database.name + "-wal"),
                 database.with_name(database.name + "-shm"),
-                lock_file_for(database),
             ):
                 # As the seed: a file that cannot be removed is left, not an error.
                 with contextlib.suppress(OSError):
