@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from taskdb.errors import (
+    DamagedDatabase,
     DatabaseBehind,
     DatabaseError,
     DatabaseMismatch,
@@ -21,6 +22,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 __all__ = [
+    "DamagedDatabase",
     "DatabaseBehind",
     "DatabaseError",
     "DatabaseMismatch",

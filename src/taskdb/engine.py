@@ -15,6 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from taskdb.backends import READ_ONLY, Backend, backend_for, parse_url
 from taskdb.errors import DatabaseError, ForeignDatabase
+from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
 from taskdb.spec import StoreSpec
 
 BUSY_TIMEOUT_MS = 30_000
@@ -116,32 +117,6 @@ def _sqlite_engine(url: URL, path: Path | None, spec: StoreSpec, **kwargs: Any) 
     return engine
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def prepare_sqlite_file(path: Path, spec: StoreSpec) -> None:
-    """Before SQLite opens ``path``: refuse someone else's file by its header, make the folder.
-
-    Reading the bytes ourselves leaves a refused file exactly as it was: SQLite
-    itself could create -wal/-shm siblings or checkpoint a foreign WAL on close.
-    """
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except FileNotFoundError:
-        header = b""
-    except OSError as error:
-        raise DatabaseError(f"cannot read {path}: {error}") from error
-    if header and not header.startswith(SQLITE_MAGIC):
-        raise ForeignDatabase(f"{path} is not a SQLite database; taskdb left it untouched")
-    if len(header) == 100:
-        refuse_foreign_tag(int.from_bytes(header[68:72], "big"), spec, str(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DatabaseError(f"cannot create the folder for {path}: {error}") from error
-
-
 def configure_sqlite_connection(
     connection: sqlite3.Connection, spec: StoreSpec, where: str
 ) -> None:
@@ -181,12 +156,3 @@ def check_application_id(cursor: sqlite3.Cursor, spec: StoreSpec, where: str) ->
         ) from error
     refuse_foreign_tag(found, spec, where)
     return found
-
-
-def refuse_foreign_tag(found: int, spec: StoreSpec, where: str) -> None:
-    if found not in (0, spec.application_id):
-        raise ForeignDatabase(
-            f"{where} has application_id 0x{found:08x}, but the {spec.name} store uses "
-            f"0x{spec.application_id:08x}: it belongs to another application, "
-            "so taskdb refuses to open it and left it untouched"
-        )

@@ -62,6 +62,10 @@ class DatabaseBehind(DatabaseMismatch):
     """The database needs an upgrade that this open will not run by itself."""
 
 
+class DamagedDatabase(DatabaseMismatch):
+    """The file is damaged (truncated, or SQLite finds it corrupt); it was left untouched."""
+
+
 class SchemaMismatch(DatabaseMismatch):
     """A database made by the seed code differs from the schema taskdb expects."""
 
@@ -131,6 +135,21 @@ def classify(driver_error: BaseException) -> Violation | None:
         if hint in message:
             return violation
     return None
+
+
+# SQLite's primary result codes for a file it cannot trust (SQLITE_CORRUPT, SQLITE_NOTADB).
+_SQLITE_DAMAGE = (11, 26)
+
+
+def reports_damage(error: BaseException) -> bool:
+    """Whether SQLite said, somewhere in this chain of errors, that the file is corrupt."""
+    seen: BaseException | None = error
+    while seen is not None:
+        code = getattr(getattr(seen, "orig", seen), "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_DAMAGE:
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:

@@ -12,8 +12,8 @@ import pytest
 
 from taskdb.engine import create_engine
 from taskdb.errors import ForeignDatabase, InvalidEntry
+from taskdb.files import backups_of
 from taskdb.lifecycle import open_engine, upgrade
-from taskdb.lifecycle.backup import backups_of
 from taskdb.spec import CROWD
 from tests.support.seed_files import fill_crowd_seed_file, make_crowd_seed_file
 

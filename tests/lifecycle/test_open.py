@@ -20,6 +20,7 @@ from alembic import command
 import taskdb
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseBehind, DatabaseError, DatabaseTooNew, SchemaMismatch
+from taskdb.files import backup_path
 from taskdb.lifecycle import (
     State,
     alembic_config,
@@ -30,7 +31,6 @@ from taskdb.lifecycle import (
     upgrade,
 )
 from taskdb.lifecycle.adopt import expected_sqlite_shape
-from taskdb.lifecycle.backup import backup_path
 from taskdb.schema.shape import compare, describe
 from taskdb.spec import CROWD
 from tests.support.engines import Target

@@ -236,3 +236,16 @@ def test_the_quantum_store_has_the_same_commands(
     engine.dispose()
     code, out, _ = _run(capsys, "--store", "quantum", "current", "--url", url)
     assert (code, out) == (EXIT_OK, f"{head_revision(QUANTUM)} (head)\n")
+
+
+def test_the_command_leaves_the_process_logging_as_it_found_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("taskdb", "alembic")]
+    before = [(list(logger.handlers), logger.level) for logger in loggers]
+
+    _run(capsys, "upgrade", "--url", f"sqlite:///{tmp_path / 'c.sqlite'}")
+
+    assert [(list(logger.handlers), logger.level) for logger in loggers] == before

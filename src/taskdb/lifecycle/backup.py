@@ -17,27 +17,12 @@ from pathlib import Path
 
 from taskdb.engine import Database
 from taskdb.errors import InvalidEntry
+from taskdb.files import backup_path, backups_of
 
 log = logging.getLogger(__name__)
 
 KEEP_BACKUPS_ENV = "TASKDB_KEEP_BACKUPS"
 DEFAULT_KEEP_BACKUPS = 3
-
-
-def backup_path(database: Path, revision: str) -> Path:
-    return database.with_name(f"{database.name}.{revision}.bak")
-
-
-def backups_of(database: Path) -> list[Path]:
-    """The backups taskdb made of ``database``, newest first."""
-    prefix = f"{database.name}."
-    found = [
-        path
-        for path in database.parent.glob(f"{database.name}.*.bak")
-        # <name>.<revision or "legacy">.bak: one token between, so other files' backups stay out
-        if "." not in path.name.removeprefix(prefix).removesuffix(".bak")
-    ]
-    return sorted(found, key=lambda path: path.stat().st_mtime_ns, reverse=True)
 
 
 def keep_backups() -> int:

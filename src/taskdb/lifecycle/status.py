@@ -15,7 +15,15 @@ from sqlalchemy.engine import Connection
 
 from taskdb.backends import READ_ONLY, backend_for
 from taskdb.engine import Database, public_url
-from taskdb.errors import DatabaseTooNew, ForeignDatabase, SchemaMismatch, translated
+from taskdb.errors import (
+    DatabaseError,
+    DatabaseTooNew,
+    ForeignDatabase,
+    SchemaMismatch,
+    reports_damage,
+    translated,
+)
+from taskdb.files import carries_tag, damaged
 from taskdb.lifecycle.history import head_revision, is_known
 from taskdb.spec import StoreSpec
 
@@ -55,7 +63,14 @@ def status_of(database: Database) -> DatabaseStatus:
     try:
         with translated(f"reading the {spec.name} database"), database.engine.connect() as opened:
             return classify(opened.execution_options(**{READ_ONLY: True}), spec)
-    except ForeignDatabase as refused:
+    except DatabaseError as failed:
+        file = database.file
+        if file is not None and reports_damage(failed) and carries_tag(file, spec):
+            reported = getattr(failed.__cause__, "orig", failed.__cause__)
+            raise damaged(file, f"SQLite reports: {reported}") from failed
+        if not isinstance(failed, ForeignDatabase):
+            raise
+        refused = failed
         head = head_revision(spec)
         return DatabaseStatus(
             spec.name, database.url, State.FOREIGN, None, head, None, str(refused)

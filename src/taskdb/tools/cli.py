@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import version
 
 from alembic.util.exc import CommandError
@@ -131,29 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_progress(verbose: bool, quiet: bool) -> None:
-    """Show taskdb's steps and each revision Alembic runs (both log at INFO) on stderr."""
+@contextmanager
+def _progress_shown(verbose: bool, quiet: bool) -> Iterator[None]:
+    """Show taskdb's steps and each revision Alembic runs (both log at INFO) on stderr.
+
+    The handlers go when the command ends: a caller's process keeps its own logging.
+    """
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    installed: list[tuple[logging.Logger, logging.Handler, int]] = []
     for name in ("taskdb", "alembic"):
         logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if getattr(h, "taskdb_cli", False)]:
-            logger.removeHandler(old)  # from an earlier main() in this process
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("... %(message)s"))
-        handler.taskdb_cli = True  # type: ignore[attr-defined]
         if name == "alembic" and not verbose:
             # Alembic's other INFO lines describe its setup, not progress.
             handler.addFilter(lambda record: record.getMessage().startswith("Running "))
+        installed.append((logger, handler, logger.level))
         logger.addHandler(handler)
         logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, added, previous in installed:
+            logger.removeHandler(added)
+            logger.setLevel(previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _show_progress(args.verbose, args.quiet)
     spec = STORES[args.store]
     try:
-        code: int = args.handler(args, spec)
+        with _progress_shown(args.verbose, args.quiet):
+            code: int = args.handler(args, spec)
     except (InvalidEntry, CommandError) as error:  # a bad URL, revision or request
         print(f"taskdb: {error}", file=sys.stderr)
         return EXIT_USAGE

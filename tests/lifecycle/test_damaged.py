@@ -1,0 +1,91 @@
+"""A damaged file is reported as damaged, with the newest backup named, and left untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from taskdb.crowd import CrowdStore
+from taskdb.engine import create_engine
+from taskdb.errors import DamagedDatabase
+from taskdb.lifecycle import open_engine, upgrade
+from taskdb.spec import CROWD
+from taskdb.tools.cli import EXIT_FAILED, main
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _filled(path: Path) -> Path:
+    """A crowd file of several pages, checkpointed into the main file, with a backup beside it."""
+    engine = create_engine(f"sqlite:///{path}", CROWD)
+    try:
+        upgrade(engine, CROWD, "crowd_0001")
+    finally:
+        engine.dispose()
+    with CrowdStore(f"sqlite:///{path}") as store:  # behind: backed up, then upgraded
+        for n in range(300):
+            store.workers.new(f"worker-{n:04d}-" + "x" * 40, "mock")
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
+
+
+def test_a_truncated_file_is_damaged_and_names_the_backup(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    before = (_digest(path), sorted(p.name for p in tmp_path.iterdir()))
+
+    with pytest.raises(DamagedDatabase, match="truncated") as refused:
+        open_engine(CROWD, f"sqlite:///{path}")
+
+    assert "crowd.sqlite.crowd_0001.bak" in str(refused.value)
+    assert (_digest(path), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+def test_a_file_cut_inside_its_header_is_damaged(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    path.write_bytes(path.read_bytes()[:60])
+
+    with pytest.raises(DamagedDatabase, match="inside the SQLite header"):
+        open_engine(CROWD, f"sqlite:///{path}")
+
+
+def test_a_corrupt_schema_page_is_damaged(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # page 1 after the header: sqlite_master
+    path.write_bytes(bytes(data))
+    before = _digest(path)
+
+    with pytest.raises(DamagedDatabase, match="SQLite reports"):
+        open_engine(CROWD, f"sqlite:///{path}")
+
+    assert _digest(path) == before
+
+
+def test_check_finds_a_corrupt_page_a_status_read_does_not_touch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    connection = sqlite3.connect(path)
+    (root,) = connection.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'workers'"
+    ).fetchone()
+    (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * page_size
+    data[start : start + page_size] = b"\x07" * page_size
+    path.write_bytes(bytes(data))
+
+    code = main(["check", "--url", f"sqlite:///{path}"])
+
+    assert code == EXIT_FAILED
+    assert "is damaged (PRAGMA quick_check" in capsys.readouterr().err
