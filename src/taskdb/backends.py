@@ -1,8 +1,8 @@
 """Everything that differs per engine family, in one record each.
 
 taskdb runs one code path on SQLite, PostgreSQL and MySQL/MariaDB. Where the
-engines genuinely differ (connect arguments, how a read runs, the upsert
-clause, what orders rows as inserted, the migration lock, sequences), the
+engines genuinely differ (connect arguments and timeouts, how a read runs, the
+upsert clause, what orders rows as inserted, the migration lock, sequences), the
 difference is a method or attribute of one :class:`Backend` here; the rest of
 the library asks :func:`backend_for` and never tests a dialect name itself.
 Revisions keep their own frozen copies of what they need.
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Insert, Integer, String, Table, Text,
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.types import TypeEngine
 
 from taskdb.errors import DatabaseError, InvalidEntry
@@ -26,6 +27,11 @@ from taskdb.errors import DatabaseError, InvalidEntry
 READ_ONLY = "taskdb_read_only"
 SERVER_POOL_RECYCLE_S = 1_800
 LOCK_TIMEOUT_S = 600
+# Seconds a server may take to accept a connection and answer its handshake, per address
+# tried. Overridden by the URL (``?connect_timeout=3``) or ``connect_args`` in engine options.
+CONNECT_TIMEOUT_S = 10
+# The connect argument that carries it: libpq (psycopg) and PyMySQL both take seconds.
+CONNECT_TIMEOUT = "connect_timeout"
 
 _URL_EXAMPLES = (
     "sqlite:///path/file.sqlite, postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
@@ -55,9 +61,36 @@ class Backend:
     # INSERT ... RETURNING hands ids back in parameter order for a whole executemany.
     returns_ids_in_order: ClassVar[bool] = True
 
-    def engine_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``sqlalchemy.create_engine`` beyond the URL."""
+    def engine_options(self, url: URL) -> dict[str, Any]:
+        """Keyword arguments for ``sqlalchemy.create_engine`` beyond ``url``: taskdb's own.
+
+        SQLAlchemy lets ``connect_args`` override the URL's query, so a connect argument
+        the URL names is left out here: ``?connect_timeout=3`` wins over the default.
+        """
+        connect_args = {
+            name: value for name, value in self.connect_args().items() if name not in url.query
+        }
+        return {**self.pool_options(), "connect_args": connect_args}
+
+    def connect_args(self) -> dict[str, Any]:
+        """Driver connect arguments taskdb sets unless the URL or the caller sets them."""
         return {}
+
+    def pool_options(self) -> dict[str, Any]:
+        return {}
+
+    def connect(
+        self, dialect: Dialect, cargs: Sequence[Any], cparams: dict[str, Any]
+    ) -> DBAPIConnection:
+        """Open one driver connection with the arguments SQLAlchemy assembled.
+
+        A driver that refuses its arguments (an unknown or ill-typed connect argument)
+        raises InvalidEntry, not the driver's TypeError.
+        """
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (TypeError, ValueError) as error:
+            raise _refused_arguments(dialect, error) from error
 
     def read_options(self) -> dict[str, Any]:
         """Execution options for calls that read with one statement."""
@@ -96,6 +129,10 @@ class SQLiteBackend(Backend):
     # SQLite cannot order RETURNING rows of an executemany: bulk inserts count ids instead.
     returns_ids_in_order = False
 
+    def connect_args(self) -> dict[str, Any]:
+        # The driver's own transaction handling is off; taskdb's engine emits BEGIN itself.
+        return {"isolation_level": None}
+
 
 class PostgreSQLBackend(Backend):
     family = "postgresql"
@@ -104,9 +141,22 @@ class PostgreSQLBackend(Backend):
     # Servers have no rowid: revision quantum_0002 gives text-keyed tables this counter.
     insertion_order = "insert_seq"
 
-    def engine_options(self) -> dict[str, Any]:
+    def connect_args(self) -> dict[str, Any]:
         # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.
-        return {"connect_args": {"options": "-c timezone=UTC"}, **_server_pool()}
+        # psycopg bounds the whole attempt (TCP, TLS, startup) by connect_timeout, at least 2 s.
+        return {"options": "-c timezone=UTC", CONNECT_TIMEOUT: CONNECT_TIMEOUT_S}
+
+    def pool_options(self) -> dict[str, Any]:
+        return _server_pool()
+
+    def connect(
+        self, dialect: Dialect, cargs: Sequence[Any], cparams: dict[str, Any]
+    ) -> DBAPIConnection:
+        try:
+            return super().connect(dialect, cargs, cparams)
+        except dialect.loaded_dbapi.ProgrammingError as error:
+            # psycopg's word for a connection string it cannot parse (unknown option, bad value).
+            raise _refused_arguments(dialect, error) from error
 
     def read_options(self) -> dict[str, Any]:
         # Autocommit saves the BEGIN and ROLLBACK round trips around a single SELECT.
@@ -148,9 +198,32 @@ class MySQLBackend(Backend):
     default_driver = "mysqldb"
     insertion_order = "insert_seq"
 
-    def engine_options(self) -> dict[str, Any]:
-        connect_args = {"init_command": "SET time_zone = '+00:00'", "charset": "utf8mb4"}
-        return {"connect_args": connect_args, **_server_pool()}
+    def connect_args(self) -> dict[str, Any]:
+        return {
+            "init_command": "SET time_zone = '+00:00'",
+            "charset": "utf8mb4",
+            CONNECT_TIMEOUT: CONNECT_TIMEOUT_S,
+        }
+
+    def pool_options(self) -> dict[str, Any]:
+        return _server_pool()
+
+    def connect(
+        self, dialect: Dialect, cargs: Sequence[Any], cparams: dict[str, Any]
+    ) -> DBAPIConnection:
+        # PyMySQL's connect_timeout bounds only the TCP connect; the handshake then reads
+        # with read_timeout, unbounded by default, so a server that accepts and never
+        # answers would hang the open. The handshake reads with the connect timeout, and
+        # the connection then goes back to unbounded reads: a query (or GET_LOCK's wait)
+        # may take longer than connecting may. A caller's own read_timeout is left alone.
+        timeout = cparams.get(CONNECT_TIMEOUT)
+        if not timeout or "read_timeout" in cparams:
+            return super().connect(dialect, cargs, cparams)
+        connection = super().connect(dialect, cargs, {**cparams, "read_timeout": timeout})
+        # PyMySQL has no public setter; tests/lifecycle/test_connections.py runs a query
+        # longer than the connect timeout to catch a PyMySQL that renamed this attribute.
+        connection._read_timeout = None
+        return connection
 
     # No autocommit for reads: PyMySQL spends more round trips switching it than it saves.
 
@@ -182,6 +255,13 @@ class MySQLBackend(Backend):
 def _server_pool() -> dict[str, Any]:
     # No pre-ping (a round trip per call); recycle before servers drop idle connections.
     return {"pool_recycle": SERVER_POOL_RECYCLE_S}
+
+
+def _refused_arguments(dialect: Dialect, error: Exception) -> InvalidEntry:
+    return InvalidEntry(
+        f"the {dialect.driver} driver refused its connect arguments ({str(error).strip()}); "
+        "check the URL's query and connect_args in the engine options"
+    )
 
 
 def _lock_number(key: str) -> int:

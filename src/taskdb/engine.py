@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,15 +12,20 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Dialect
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from taskdb.backends import READ_ONLY, Backend, backend_for, parse_url
-from taskdb.errors import DatabaseError, ForeignDatabase
+from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry
 from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
 from taskdb.spec import StoreSpec
 
 BUSY_TIMEOUT_MS = 30_000
+
+# The store each engine made here was made for, by its dialect: shared with the engine's
+# execution_options() copies and kept across dispose(), which replaces the pool.
+_MADE_FOR: weakref.WeakKeyDictionary[Dialect, StoreSpec] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -39,29 +46,95 @@ class Database:
         file = _file_of(engine.url, backend)
         return cls(spec, engine, backend, file, engine.url.render_as_string(hide_password=True))
 
+    @classmethod
+    def given(cls, engine: object, spec: StoreSpec) -> Database:
+        """A caller's engine: a server's is used as it is; an embedded one only if taskdb made it.
 
-def connect_database(url: str, spec: StoreSpec, **kwargs: Any) -> Database:
-    """Resolve ``url`` once (engine family, file) and create the store's engine for it."""
+        An embedded engine needs the per-connection settings and ``BEGIN IMMEDIATE`` that
+        only an engine made by :func:`create_engine` for the same store has; adding them
+        to someone else's engine would miss the connections already in its pool.
+        """
+        if not isinstance(engine, Engine):
+            raise InvalidEntry(f"engine= takes a sqlalchemy.Engine, not {type(engine).__name__}")
+        backend = backend_for(engine)
+        if backend.embedded:
+            made_for = _MADE_FOR.get(engine.dialect)
+            if made_for is None:
+                raise InvalidEntry(
+                    f"the {spec.name} store cannot use a SQLite engine taskdb did not make "
+                    "(it lacks the pragmas and BEGIN IMMEDIATE every connection needs): give "
+                    "url= with engine_options= instead, or make the engine with "
+                    f"taskdb.engine.create_engine(url, taskdb.spec.{spec.name.upper()}, ...)"
+                )
+            if made_for != spec:
+                raise InvalidEntry(
+                    f"this SQLite engine was made for the {made_for.name} store, "
+                    f"not the {spec.name} store"
+                )
+        return cls.of(engine, spec)
+
+
+def connect_database(url: str | URL, spec: StoreSpec, **options: Any) -> Database:
+    """Resolve ``url`` once (engine family, file) and create the store's engine for it.
+
+    ``options`` are keyword arguments of ``sqlalchemy.create_engine``, laid over taskdb's
+    own for the engine family (:meth:`Backend.engine_options`); ``connect_args`` are
+    merged key by key, so a caller's connect arguments replace only the keys they name.
+    """
     parsed = parse_url(url)
     backend = backend_for(parsed)
     file = _file_of(parsed, backend)
+    public = parsed.render_as_string(hide_password=True)
+    arguments = merge_engine_options(backend.engine_options(parsed), options)
     try:
-        if backend.embedded:
-            engine = _sqlite_engine(parsed, file, spec, **kwargs)
-        else:
-            engine = sa_create_engine(parsed, **{**backend.engine_options(), **kwargs})
+        engine = sa_create_engine(parsed, **arguments)
     except (ImportError, sa_exc.NoSuchModuleError) as error:
         raise DatabaseError(
             f"no usable driver for {parsed.drivername} ({error}); taskdb supports "
             "sqlite://, postgresql+psycopg:// (pip install 'taskdb[postgresql]') and "
             "mysql+pymysql:// (pip install 'taskdb[mysql]')"
         ) from error
-    return Database(spec, engine, backend, file, parsed.render_as_string(hide_password=True))
+    except (TypeError, sa_exc.ArgumentError) as error:
+        raise InvalidEntry(
+            f"engine options not accepted for {parsed.drivername} ({error}); they are "
+            "keyword arguments of sqlalchemy.create_engine"
+        ) from error
+    _install_events(engine, backend, spec, file, str(file or public))
+    _MADE_FOR[engine.dialect] = spec
+    return Database(spec, engine, backend, file, public)
 
 
-def create_engine(url: str, spec: StoreSpec, **kwargs: Any) -> Engine:
-    """Create an engine for one store, with the settings taskdb relies on for its engine."""
-    return connect_database(url, spec, **kwargs).engine
+def engine_options_of(given: object) -> dict[str, Any]:
+    """A caller's engine options as keyword arguments, or InvalidEntry."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping) or not all(isinstance(key, str) for key in given):
+        raise InvalidEntry(
+            f"engine_options is a dict of sqlalchemy.create_engine keyword arguments, not {given!r}"
+        )
+    return dict(given)
+
+
+def merge_engine_options(ours: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` over ``ours``; their ``connect_args`` merged key by key."""
+    connect_args = given.get("connect_args") or {}
+    if not isinstance(connect_args, Mapping):
+        raise InvalidEntry(
+            f"connect_args in the engine options is a dict of driver connect arguments, "
+            f"not {type(connect_args).__name__}"
+        )
+    merged = {**ours, **given}
+    merged["connect_args"] = {**ours.get("connect_args", {}), **connect_args}
+    return merged
+
+
+def create_engine(url: str | URL, spec: StoreSpec, **options: Any) -> Engine:
+    """Create an engine for one store, with the settings taskdb relies on for its engine.
+
+    ``options`` as for :func:`connect_database`. The stores accept such an engine as
+    ``engine=`` (the only kind of SQLite engine they accept).
+    """
+    return connect_database(url, spec, **options).engine
 
 
 def database_file(source: str | Engine) -> Path | None:
@@ -87,15 +160,24 @@ def single_statement_reader(engine: Engine) -> Engine:
     return engine.execution_options(**backend_for(engine).read_options())
 
 
-def _sqlite_engine(url: URL, path: Path | None, spec: StoreSpec, **kwargs: Any) -> Engine:
-    where = str(path or url)
-    # The driver's own transaction handling is switched off; BEGIN is emitted below.
-    engine = sa_create_engine(url, connect_args={"isolation_level": None}, **kwargs)
+def _install_events(
+    engine: Engine, backend: Backend, spec: StoreSpec, file: Path | None, where: str
+) -> None:
+    """The listeners every engine taskdb makes carries: how to connect, SQLite's settings."""
 
     @event.listens_for(engine, "do_connect")
-    def _before_connect(*_args: Any) -> None:
-        if path is not None:
-            prepare_sqlite_file(path, spec)
+    def _connect(
+        dialect: Dialect,
+        _record: ConnectionPoolEntry,
+        cargs: list[Any],
+        cparams: dict[str, Any],
+    ) -> DBAPIConnection:
+        if file is not None:
+            prepare_sqlite_file(file, spec)
+        return backend.connect(dialect, cargs, cparams)
+
+    if not backend.embedded:
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -113,8 +195,6 @@ def _sqlite_engine(url: URL, path: Path | None, spec: StoreSpec, **kwargs: Any) 
             driver.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
-
-    return engine
 
 
 def configure_sqlite_connection(

@@ -155,6 +155,9 @@ def reports_damage(error: BaseException) -> bool:
 def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
     """Return the taskdb error for a SQLAlchemy error; the caller raises it ``from`` it."""
     prefix = f"{context}: " if context else ""
+    if isinstance(error, sa_exc.ArgumentError):
+        # SQLAlchemy refused an argument (an engine or execution option): the caller's input.
+        return InvalidEntry(f"{prefix}{error}")
     driver_error = getattr(error, "orig", None)
     violation = classify(driver_error) if driver_error is not None else None
     detail = str(driver_error) if driver_error is not None else str(error)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -53,11 +54,33 @@ class CrowdStore(CrowdRepositories):
     Each repository call commits on its own. ``unit_of_work()`` groups calls in
     one transaction. An embedded SQLite database upgrades itself on open; a
     server database must already be at head (DatabaseBehind names the command).
+
+    Args:
+        url: The database URL; else ``TASKDB_CROWD_URL``, else the default file.
+        providers: The provider names the store accepts.
+        engine_options: Keyword arguments of ``sqlalchemy.create_engine`` laid over
+            taskdb's own (``connect_args`` merged key by key), e.g.
+            ``{"pool_size": 10, "connect_args": {"connect_timeout": 3}}``.
+        engine: An existing engine to use instead of a URL: any PostgreSQL or MariaDB
+            engine, or a SQLite one made by ``taskdb.engine.create_engine(url, CROWD)``.
+            The store checks (and, on SQLite, upgrades) its database, and leaves the
+            engine open on ``close()``: the caller disposes it.
     """
 
-    def __init__(self, url: str | None = None, *, providers: ProviderRegistry | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        providers: ProviderRegistry | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
         with translated("opening the crowd store"):
-            self.engine: Engine = open_engine(CROWD, url)
+            self.engine: Engine = open_engine(
+                CROWD, url, engine_options=engine_options, engine=engine
+            )
+        # A store disposes only the engine it created.
+        self._owns_engine = engine is None
         self._runner = AutocommitRunner(self.engine)
         super().__init__(self._runner, providers or PROVIDERS)
 
@@ -77,7 +100,9 @@ class CrowdStore(CrowdRepositories):
             yield CrowdRepositories(TransactionRunner(connection), self.providers)
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release the pooled connections of an engine the store created; a given one stays."""
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> CrowdStore:
         return self

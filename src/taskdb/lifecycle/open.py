@@ -9,10 +9,13 @@ and reads it once after.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Engine
 
-from taskdb.engine import Database, connect_database
-from taskdb.errors import DatabaseBehind
+from taskdb.engine import Database, connect_database, engine_options_of
+from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
 from taskdb.lifecycle.upgrade import upgrade_database
 from taskdb.spec import StoreSpec
@@ -39,9 +42,31 @@ def prepare_database(database: Database) -> DatabaseStatus:
     return upgrade_database(database)
 
 
-def open_engine(spec: StoreSpec, url: str | None = None) -> Engine:
-    """Create the store's engine for ``url`` (or its default) and make the database usable."""
-    database = connect_database(spec.resolve_url(url), spec)
+def open_engine(
+    spec: StoreSpec,
+    url: str | None = None,
+    *,
+    engine_options: Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+) -> Engine:
+    """Make the store's database usable and return its engine.
+
+    Without ``engine``: create the engine for ``url`` (or the store's default) with
+    ``engine_options`` (``sqlalchemy.create_engine`` arguments over taskdb's own); it is
+    disposed again if the database is refused. With ``engine``: the caller's engine goes
+    through the same checks and upgrades, and is never disposed here (the caller owns it).
+    """
+    if engine is not None:
+        if url:
+            raise InvalidEntry(f"give the {spec.name} store either a URL or an engine, not both")
+        if engine_options:
+            raise InvalidEntry(
+                "engine_options apply to an engine taskdb creates; set them on your engine"
+            )
+        prepare_database(Database.given(engine, spec))
+        return engine
+    options = engine_options_of(engine_options)
+    database = connect_database(spec.resolve_url(url), spec, **options)
     try:
         prepare_database(database)
     except BaseException:

@@ -11,15 +11,17 @@ import builtins
 import contextlib
 import os
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 
 from taskdb.backends import backend_for
 from taskdb.connections import AutocommitRunner
-from taskdb.engine import database_file, public_url
+from taskdb.engine import Database, database_file, public_url
 from taskdb.errors import InvalidEntry, translated
 from taskdb.lifecycle.open import open_engine
 from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, to_row
@@ -51,23 +53,49 @@ class TaskStore:
         cache_dir: Directory that holds ``tasks.sqlite`` (created if missing).
             Defaults to ``~/.uniqc/cache``.
         url: A database URL instead (``postgresql+psycopg://...``,
-            ``mysql+pymysql://...``, or ``sqlite:///...``). Without ``cache_dir`` and
-            ``url``, ``TASKDB_QUANTUM_URL`` is used when set.
+            ``mysql+pymysql://...``, or ``sqlite:///...``). Without ``cache_dir``,
+            ``url`` and ``engine``, ``TASKDB_QUANTUM_URL`` is used when set.
+        engine_options: Keyword arguments of ``sqlalchemy.create_engine`` laid over
+            taskdb's own (``connect_args`` merged key by key).
+        engine: An existing engine instead of ``cache_dir`` or ``url``: any PostgreSQL
+            or MariaDB engine, or a SQLite one made by
+            ``taskdb.engine.create_engine(url, QUANTUM)``. The store never disposes it
+            (``close()`` leaves it to the caller), and ``clear_all()`` deletes the rows
+            instead of removing the file its pool may still hold open.
 
     Raises:
         ForeignDatabase: (a ``RuntimeError``) the file belongs to another application.
         DatabaseBehind: a server database is not at the current revision.
+        InvalidEntry: more than one of ``cache_dir``, ``url`` and ``engine``; bad
+            engine options.
     """
 
-    def __init__(self, cache_dir: Path | str | None = None, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path | str | None = None,
+        *,
+        url: str | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
         with translated("opening the quantum task store"):
             if url and cache_dir:
                 raise InvalidEntry("give TaskStore either cache_dir or url, not both")
-            if not url and not cache_dir:
+            if engine is not None and (url or cache_dir):
+                raise InvalidEntry("give TaskStore either an engine or cache_dir / url, not both")
+            if not url and not cache_dir and engine is None:
                 url = os.environ.get(QUANTUM.url_env) or None
             self.cache_dir: Path | None
             self.db_path: Path | None
-            if url:
+            # The caller's engine, which the store uses but never disposes.
+            self._given_engine = engine
+            self._engine_options = engine_options
+            if engine is not None:
+                given = Database.given(engine, QUANTUM)
+                self.db_path = given.file
+                self.cache_dir = self.db_path.parent if self.db_path is not None else None
+                self._url = given.url
+            elif url:
                 self.db_path = database_file(url)
                 self.cache_dir = self.db_path.parent if self.db_path is not None else None
                 self._url = url
@@ -96,7 +124,12 @@ class TaskStore:
                 self.close()
             if self._tasks is None:
                 with translated("opening the quantum task store"):
-                    engine = open_engine(QUANTUM, self._url)
+                    engine = open_engine(
+                        QUANTUM,
+                        None if self._given_engine is not None else self._url,
+                        engine_options=self._engine_options,
+                        engine=self._given_engine,
+                    )
                 self._tasks = TaskInfoRepository(AutocommitRunner(engine), backend_for(engine))
                 self._engine = engine
                 self._identity = self._file_identity()
@@ -127,9 +160,12 @@ class TaskStore:
         return public_url(self._url)
 
     def close(self) -> None:
-        """Release the pooled connections; a later call opens them again."""
+        """Release the pooled connections; a later call opens them again.
+
+        A caller's engine (``engine=``) is left as it is: its owner disposes it.
+        """
         with self._lock:
-            if self._engine is not None:
+            if self._engine is not None and self._given_engine is None:
                 self._engine.dispose()
             self._engine = self._tasks = None
 
@@ -190,10 +226,11 @@ class TaskStore:
         """Remove every task: a SQLite file goes with its -wal / -shm siblings.
 
         The next call creates a fresh database through the migrations. A server
-        database (or an in-memory one) keeps its schema and loses its rows.
+        database (or an in-memory one, or any database on a caller's engine) keeps
+        its schema and loses its rows.
         """
         with self._lock, translated("clearing all tasks"):
-            if self.db_path is None:
+            if self.db_path is None or self._given_engine is not None:
                 self._repository().delete_all()
                 return
             self.close()
