@@ -60,6 +60,8 @@ class Backend:
     insertion_order: ClassVar[str]
     # INSERT ... RETURNING hands ids back in parameter order for a whole executemany.
     returns_ids_in_order: ClassVar[bool] = True
+    # After a statement fails, the transaction can still run statements (PostgreSQL aborts it).
+    reads_after_a_failed_statement: ClassVar[bool] = True
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         """Keyword arguments for ``sqlalchemy.create_engine`` beyond ``url``: taskdb's own.
@@ -140,6 +142,7 @@ class PostgreSQLBackend(Backend):
     driver = default_driver = "psycopg"
     # Servers have no rowid: revision quantum_0002 gives text-keyed tables this counter.
     insertion_order = "insert_seq"
+    reads_after_a_failed_statement = False
 
     def connect_args(self) -> dict[str, Any]:
         # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.

@@ -89,8 +89,8 @@ def bad_values(parameter: inspect.Parameter, method: str) -> list[Any]:
         return [*BAD_TEXT, *empty, *reserved, *missing]
     if name == "provider_type":
         return [*BAD_TEXT, *([] if finder else ["nope", ""]), *missing]
-    if name == "status":
-        return [*BAD_TEXT, *([] if finder else ["bogus", "mixed"]), *missing]
+    if name == "status":  # finders refuse unknown statuses too; "mixed" is a unit status
+        return [*BAD_TEXT, "bogus", "ASSIGNED", *([] if finder else ["mixed"]), *missing]
     if name == "task_type":
         return [1.5, True, b"x", "nul\x00", *missing]
     if name in ("sandbox", "is_completed"):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
 from collections.abc import Iterator
 
 import pymysql
 import pytest
 import sqlalchemy as sa
 
-from taskdb import errors
+from taskdb import driver_errors, errors
 from taskdb.crowd.models import Project, Task, Worker
+from taskdb.driver_errors import Detail, Violation, classify, reported
 from taskdb.engine import create_engine
 from taskdb.errors import (
     DatabaseError,
@@ -17,8 +20,6 @@ from taskdb.errors import (
     EntryDoesNotExist,
     InvalidEntry,
     TaskdbError,
-    Violation,
-    classify,
     translated,
 )
 from taskdb.spec import CROWD
@@ -27,7 +28,7 @@ from taskdb.spec import CROWD
 @pytest.fixture
 def engine(crowd_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
     # No message fallback: every engine's violations must be classified by their code.
-    monkeypatch.setattr(errors, "_MESSAGE_HINTS", ())
+    monkeypatch.setattr(driver_errors, "_MESSAGE_HINTS", ())
     made = create_engine(crowd_url, CROWD)
     yield made
     made.dispose()
@@ -123,3 +124,100 @@ def test_mysql_errno_classification() -> None:
     assert classify(pymysql.err.IntegrityError(1048, "null")) is Violation.NOT_NULL
     assert classify(pymysql.err.DataError(1406, "too long")) is Violation.TOO_LONG
     assert classify(pymysql.err.OperationalError(1213, "deadlock")) is None
+
+
+def test_entry_errors_carry_optional_fields() -> None:
+    bare = EntryAlreadyExists("taken")
+    assert (bare.table, bare.constraint, bare.columns, bare.values) == (None, None, None, None)
+    located = InvalidEntry("bad", table="units", columns=["status"], values={"status": "x"})
+    assert (located.table, located.columns, located.values) == (
+        "units",
+        ("status",),
+        {"status": "x"},
+    )
+    assert isinstance(located, errors.EntryError) and isinstance(located, ValueError)
+    copied = pickle.loads(pickle.dumps(located))
+    assert (str(copied), copied.table, copied.columns, copied.values) == (
+        "bad",
+        "units",
+        ("status",),
+        {"status": "x"},
+    )
+
+
+def test_what_sqlite_reports() -> None:
+    unique = sqlite3.IntegrityError(
+        "UNIQUE constraint failed: units.assignment_id, units.unit_index"
+    )
+    assert reported(unique) == Detail(table="units", columns=("assignment_id", "unit_index"))
+    not_null = sqlite3.IntegrityError("NOT NULL constraint failed: workers.provider_type")
+    assert reported(not_null) == Detail(table="workers", columns=("provider_type",))
+    # A dangling reference is not named by SQLite: the repository finds it (tests/crowd).
+    assert reported(sqlite3.IntegrityError("FOREIGN KEY constraint failed")) == Detail()
+
+
+def test_what_mysql_reports() -> None:
+    duplicate = pymysql.err.IntegrityError(
+        1062, "Duplicate entry '1-0' for key 'units.uq_units_assignment_id_unit_index'"
+    )
+    assert reported(duplicate) == Detail(constraint="uq_units_assignment_id_unit_index")
+    dangling = pymysql.err.IntegrityError(
+        1452,
+        "Cannot add or update a child row: a foreign key constraint fails (`db`.`tasks`, "
+        "CONSTRAINT `fk_tasks_project_id_projects` FOREIGN KEY (`project_id`) "
+        "REFERENCES `projects` (`project_id`))",
+    )
+    assert reported(dangling) == Detail(
+        table="tasks", constraint="fk_tasks_project_id_projects", columns=("project_id",)
+    )
+    null = pymysql.err.IntegrityError(1048, "Column 'provider_type' cannot be null")
+    assert reported(null) == Detail(columns=("provider_type",))
+
+
+class _Diagnostics:
+    def __init__(self, **fields: object) -> None:
+        self.table_name = fields.get("table_name")
+        self.constraint_name = fields.get("constraint_name")
+        self.column_name = fields.get("column_name")
+        self.message_detail = fields.get("message_detail")
+
+
+def test_what_postgresql_reports() -> None:
+    duplicate = _CodedError(
+        sqlstate="23505",
+        diag=_Diagnostics(
+            table_name="units",
+            constraint_name="uq_units_assignment_id_unit_index",
+            message_detail="Key (assignment_id, unit_index)=(1, 0) already exists.",
+        ),
+    )
+    assert reported(duplicate) == Detail(
+        table="units",
+        constraint="uq_units_assignment_id_unit_index",
+        columns=("assignment_id", "unit_index"),
+        values={"assignment_id": "1", "unit_index": "0"},
+    )
+    dangling = _CodedError(
+        sqlstate="23503",
+        diag=_Diagnostics(
+            table_name="tasks",
+            constraint_name="fk_tasks_project_id_projects",
+            message_detail='Key (project_id)=(999) is not present in table "projects".',
+        ),
+    )
+    assert reported(dangling).values == {"project_id": "999"}
+    ambiguous = _CodedError(
+        diag=_Diagnostics(message_detail="Key (a, b)=(x, y, z) already exists.")
+    )
+    assert reported(ambiguous) == Detail(columns=("a", "b"))
+
+
+def test_translation_fills_the_fields_from_the_driver_report() -> None:
+    wrapped = sa.exc.IntegrityError(
+        "INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed: projects.project_name")
+    )
+    wrapped.orig.sqlite_errorcode = 2067  # type: ignore[union-attr]
+    error = errors.translate(wrapped, "creating project")
+    assert type(error) is EntryAlreadyExists
+    assert (error.table, error.columns, error.values) == ("projects", ("project_name",), None)
+    assert str(error).startswith("creating project: an entry with these values already exists")

@@ -22,8 +22,12 @@ from taskdb.crowd.vocab import (
     PROVIDERS,
     UNIT_STATUSES,
     AgentStatus,
+    AgentStatusLike,
+    AgentStatusName,
     ProviderRegistry,
     UnitStatus,
+    UnitStatusLike,
+    UnitStatusName,
 )
 
 __all__ = [
@@ -33,6 +37,8 @@ __all__ = [
     "UNIT_STATUSES",
     "AgentRecord",
     "AgentStatus",
+    "AgentStatusLike",
+    "AgentStatusName",
     "AssignmentRecord",
     "CrowdRepositories",
     "CrowdStore",
@@ -49,5 +55,7 @@ __all__ = [
     "TaskRunRecord",
     "UnitRecord",
     "UnitStatus",
+    "UnitStatusLike",
+    "UnitStatusName",
     "WorkerRecord",
 ]

@@ -11,9 +11,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Strict, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
 
-from taskdb.crowd.vocab import AGENT_STATUSES, NO_PROJECT, UNIT_STATUSES, ProviderRegistry
+from taskdb.crowd.vocab import (
+    AGENT_STATUSES,
+    NO_PROJECT,
+    UNIT_STATUSES,
+    AgentStatus,
+    ProviderRegistry,
+    UnitStatus,
+)
 
 # Every key is a plain INTEGER on PostgreSQL and MariaDB: a larger id cannot exist anywhere.
 MAX_ID = 2**31 - 1
@@ -123,6 +130,15 @@ TaskType = Annotated[Text, BeforeValidator(_as_task_type)]
 ProviderType = Annotated[Text, AfterValidator(_registered_provider)]
 UnitStatusValue = Annotated[str, BeforeValidator(_status_in(UNIT_STATUSES, "unit"))]
 AgentStatusValue = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "agent"))]
+# Finders take any member, "mixed" included: an adopted seed file may hold it.
+UnitStatusFilter = Annotated[
+    str, BeforeValidator(_status_in(tuple(s.value for s in UnitStatus), "unit"))
+]
+AgentStatusFilter = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "agent"))]
+# Records: the enum member; a row written by other code with a status outside the enum
+# stays readable, its status the plain text stored (left to right: the member wins).
+StoredUnitStatus = Annotated[UnitStatus | str, Field(union_mode="left_to_right")]
+StoredAgentStatus = Annotated[AgentStatus | str, Field(union_mode="left_to_right")]
 
 
 def creation_text(value: object) -> object:

@@ -2,14 +2,15 @@
 
 A record's fields are its table's columns, by name and in order (tested in
 tests/unit); values are what the store reads back, ``creation_date`` as the
-seed's UTC text.
+seed's UTC text. ``status`` is a ``UnitStatus`` / ``AgentStatus`` member; a status
+written by other code that is not one reads back as the plain string stored.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from taskdb.crowd.fields import CreationDate
+from taskdb.crowd.fields import CreationDate, StoredAgentStatus, StoredUnitStatus
 
 
 class Record(BaseModel):
@@ -67,7 +68,7 @@ class UnitRecord(Record):
     unit_index: int
     pay_amount: float
     provider_type: str
-    status: str
+    status: StoredUnitStatus
     agent_id: int | None
     worker_id: int | None
     task_type: str
@@ -94,7 +95,7 @@ class AgentRecord(Record):
     assignment_id: int
     task_type: str
     provider_type: str
-    status: str
+    status: StoredAgentStatus
     creation_date: CreationDate
 
 
@@ -104,7 +105,7 @@ class OnboardingAgentRecord(Record):
     task_id: int
     task_run_id: int
     task_type: str
-    status: str
+    status: StoredAgentStatus
     creation_date: CreationDate
 
 

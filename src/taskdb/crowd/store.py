@@ -31,7 +31,41 @@ from taskdb.spec import CROWD
 
 
 class CrowdRepositories:
-    """The eleven repositories, all running on one runner."""
+    """The eleven repositories, one per table, all running on one runner.
+
+    Each is listed below (help() shows them as data descriptors) with what it holds;
+    every public method of a repository documents what it returns and raises.
+    """
+
+    # A dict of slots gives each attribute its docstring: help() lists them with it.
+    __slots__ = {
+        "agents": "AgentRepository: a worker's attempt at a unit, with its status.",
+        "assignments": "AssignmentRepository: bundles of units a task run hands to one worker.",
+        "granted_qualifications": (
+            "GrantedQualificationRepository: which worker holds which qualification, and its value."
+        ),
+        "onboarding_agents": "OnboardingAgentRepository: a worker's attempt at onboarding.",
+        "projects": "ProjectRepository: named groups of tasks.",
+        "providers": "ProviderRegistry: the provider types this store accepts.",
+        "qualifications": "QualificationRepository: named abilities a worker can be granted.",
+        "requesters": "RequesterRepository: who pays for task runs, on one provider.",
+        "task_runs": "TaskRunRepository: one launch of a task by a requester.",
+        "tasks": "TaskRepository: what a requester runs, possibly inside a project.",
+        "units": "UnitRepository: pieces of work inside an assignment, with their status.",
+        "workers": "WorkerRepository: the people who do units, on one provider.",
+    }
+    providers: ProviderRegistry
+    projects: ProjectRepository
+    tasks: TaskRepository
+    requesters: RequesterRepository
+    task_runs: TaskRunRepository
+    assignments: AssignmentRepository
+    units: UnitRepository
+    workers: WorkerRepository
+    agents: AgentRepository
+    onboarding_agents: OnboardingAgentRepository
+    qualifications: QualificationRepository
+    granted_qualifications: GrantedQualificationRepository
 
     def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
         self.providers = providers
@@ -51,9 +85,11 @@ class CrowdRepositories:
 class CrowdStore(CrowdRepositories):
     """Mephisto-style crowd data on SQLite, PostgreSQL or MariaDB, chosen by URL.
 
-    Each repository call commits on its own. ``unit_of_work()`` groups calls in
-    one transaction. An embedded SQLite database upgrades itself on open; a
-    server database must already be at head (DatabaseBehind names the command).
+    The data is reached through eleven repositories, one per table (``store.units``,
+    ``store.agents``, ...: listed below under "Data descriptors inherited from
+    CrowdRepositories"). Each repository call commits on its own. ``unit_of_work()``
+    groups calls in one transaction. An embedded SQLite database upgrades itself on
+    open; a server database must already be at head (DatabaseBehind names the command).
 
     Args:
         url: The database URL; else ``TASKDB_CROWD_URL``, else the default file.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Literal, TypeAlias
 
 from taskdb.errors import InvalidEntry
 
@@ -26,6 +27,22 @@ class UnitStatus(StrEnum):
     EXPIRED = "expired"
 
 
+# The values of UnitStatus as literal strings (tested to match): a call may pass either,
+# and mypy refuses any other literal, so a typo fails type checking.
+UnitStatusName: TypeAlias = Literal[
+    "created",
+    "launched",
+    "assigned",
+    "completed",
+    "accepted",
+    "mixed",
+    "rejected",
+    "soft_rejected",
+    "expired",
+]
+UnitStatusLike: TypeAlias = UnitStatus | UnitStatusName
+
+
 class AgentStatus(StrEnum):
     """Mephisto's ``AgentState``: the statuses of an agent and of an onboarding agent."""
 
@@ -43,6 +60,26 @@ class AgentStatus(StrEnum):
     APPROVED = "approved"
     SOFT_REJECTED = "soft_rejected"
     REJECTED = "rejected"
+
+
+# The values of AgentStatus as literal strings (tested to match), as UnitStatusName.
+AgentStatusName: TypeAlias = Literal[
+    "none",
+    "accepted",
+    "onboarding",
+    "waiting",
+    "in task",
+    "completed",
+    "disconnect",
+    "timeout",
+    "partner disconnect",
+    "expired",
+    "returned",
+    "approved",
+    "soft_rejected",
+    "rejected",
+]
+AgentStatusLike: TypeAlias = AgentStatus | AgentStatusName
 
 
 # "mixed" describes an assignment whose units disagree; no single unit can be mixed.

@@ -11,8 +11,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from taskdb.backends import backend_for
+from taskdb.driver_errors import reports_damage
 from taskdb.engine import database_file
-from taskdb.errors import reports_damage, translated
+from taskdb.errors import translated
 from taskdb.files import damaged
 from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.lifecycle.history import alembic_config

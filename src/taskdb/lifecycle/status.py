@@ -14,15 +14,9 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 
 from taskdb.backends import READ_ONLY, backend_for
+from taskdb.driver_errors import reports_damage
 from taskdb.engine import Database, public_url
-from taskdb.errors import (
-    DatabaseError,
-    DatabaseTooNew,
-    ForeignDatabase,
-    SchemaMismatch,
-    reports_damage,
-    translated,
-)
+from taskdb.errors import DatabaseError, DatabaseTooNew, ForeignDatabase, SchemaMismatch, translated
 from taskdb.files import carries_tag, damaged
 from taskdb.lifecycle.history import head_revision, is_known
 from taskdb.spec import StoreSpec

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
 from sqlalchemy import Update, bindparam
 
+from taskdb.crowd.fields import AgentStatusFilter
 from taskdb.crowd.inputs import AgentStatusChange, NewAgent
 from taskdb.crowd.models import Agent, Unit
 from taskdb.crowd.records import AgentRecord
 from taskdb.crowd.repositories.base import IdLike, Repository, table_of
-from taskdb.crowd.vocab import AgentStatus, UnitStatus
+from taskdb.crowd.vocab import AgentStatus, AgentStatusLike, UnitStatus
 from taskdb.errors import operation
 
 
@@ -16,6 +18,7 @@ class AgentRepository(Repository[AgentRecord]):
     table = table_of(Agent)
     record = AgentRecord
     entity = "agent"
+    filters = {"status": TypeAdapter(AgentStatusFilter)}
 
     @operation("creating {entity}")
     def new(
@@ -30,7 +33,17 @@ class AgentRepository(Repository[AgentRecord]):
     ) -> int:
         """Create an agent in status ``none`` and assign its unit to it, in one transaction.
 
-        Raises EntryDoesNotExist for a missing worker or unit.
+        The unit becomes ``assigned``, with this agent and worker.
+
+        Returns:
+            The new agent's id.
+
+        Raises:
+            EntryDoesNotExist: no worker has ``worker_id``, or no unit has ``unit_id``
+                (nothing is written).
+            InvalidEntry: the provider type is not registered, or an argument has the
+                wrong type.
+            DatabaseError: the database failed.
         """
         values = self._validated(
             NewAgent,
@@ -49,22 +62,35 @@ class AgentRepository(Repository[AgentRecord]):
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
             )
             # The agent's foreign key already refused a missing unit, so this updates one row.
-            connection.execute(
+            self._write(
+                connection,
                 self._statement(("assign_unit",), _assign_unit),
                 {"unit": values.unit_id, "agent": agent_id, "worker": values.worker_id},
+                [{"unit_id": values.unit_id, "agent_id": agent_id, "worker_id": values.worker_id}],
+                table_of(Unit),
             )
             return agent_id
 
     @operation("updating {entity}")
-    def update_status(self, agent_id: IdLike, status: str) -> None:
-        """Set an agent's status: one of the agent statuses; None is refused."""
+    def update_status(self, agent_id: IdLike, status: AgentStatusLike) -> None:
+        """Set an agent's status: an ``AgentStatus`` or its value (``"in task"``).
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no agent has ``agent_id``.
+            InvalidEntry: ``status`` is not an agent status (None included; the message
+                lists them), or the id is not one.
+            DatabaseError: the database failed.
+        """
         self._change(agent_id, self._validated(AgentStatusChange, {"status": status}))
 
     @operation("finding {entity}s")
     def find(
         self,
         *,
-        status: str | None = None,
+        status: AgentStatusLike | None = None,
         unit_id: IdLike | None = None,
         worker_id: IdLike | None = None,
         task_id: IdLike | None = None,
@@ -73,7 +99,16 @@ class AgentRepository(Repository[AgentRecord]):
         task_type: str | int | None = None,
         provider_type: str | None = None,
     ) -> list[AgentRecord]:
-        """Agents matching every filter that is not None, in id order."""
+        """Agents matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type, or ``status`` is not an agent
+                status (the message lists them).
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(
             status=status,
             unit_id=unit_id,

@@ -27,7 +27,17 @@ class AssignmentRepository(Repository[AssignmentRecord]):
         provider_type: str,
         sandbox: bool = True,
     ) -> int:
-        """Create an assignment; EntryDoesNotExist for a missing task, run or requester."""
+        """Create an assignment of a task run.
+
+        Returns:
+            The new assignment's id.
+
+        Raises:
+            EntryDoesNotExist: no task, task run or requester has the id given.
+            InvalidEntry: the provider type is not registered, or an argument has the
+                wrong type.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewAssignment,
             {
@@ -44,7 +54,20 @@ class AssignmentRepository(Repository[AssignmentRecord]):
 
     @operation("creating {entity}s")
     def new_many(self, assignments: Iterable[NewAssignment | Mapping[str, Any]]) -> list[int]:
-        """Create many assignments in one transaction: all or none; ids in input order."""
+        """Create many assignments in one transaction: all or none.
+
+        ``assignments`` holds ``NewAssignment`` models or mappings with the arguments
+        of ``new``; every item is validated before anything is written.
+
+        Returns:
+            The new ids, in input order.
+
+        Raises:
+            EntryDoesNotExist: an item names a task, task run or requester that does not exist.
+            InvalidEntry: an item is invalid (the message gives its index), or
+                ``assignments`` is not a list of items.
+            DatabaseError: the database failed.
+        """
         return self._create_many(NewAssignment, assignments, "assignments")
 
     @operation("finding {entity}s")
@@ -58,7 +81,15 @@ class AssignmentRepository(Repository[AssignmentRecord]):
         provider_type: str | None = None,
         sandbox: bool | None = None,
     ) -> list[AssignmentRecord]:
-        """Assignments matching every filter that is not None, in id order."""
+        """Assignments matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(
             task_run_id=task_run_id,
             task_id=task_id,

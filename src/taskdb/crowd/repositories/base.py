@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     Boolean,
     Column,
+    Executable,
     Integer,
     Select,
     Table,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import Text as SaText
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import DeclarativeBase
 
@@ -30,7 +32,9 @@ from taskdb.connections import Runner
 from taskdb.crowd.fields import PROVIDERS_CONTEXT, Flag, Id, Int, TaskType, Text
 from taskdb.crowd.inputs import Input
 from taskdb.crowd.records import Record
+from taskdb.crowd.repositories.violations import ENTITIES, describe
 from taskdb.crowd.vocab import ProviderRegistry
+from taskdb.driver_errors import annotate
 from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, explain, operation
 from taskdb.statements import cached
 
@@ -78,7 +82,9 @@ def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
-        raise InvalidEntry(f"{name}: {explain(error)}") from error
+        raise InvalidEntry(
+            f"{name}: {explain(error)}", columns=(name,), values={name: value}
+        ) from error
 
 
 def parse_id(value: object, name: str) -> int:
@@ -92,6 +98,13 @@ class Repository(Generic[R]):
     table: ClassVar[Table]
     record: ClassVar[type[Record]]
     entity: ClassVar[str]
+    # Filters validated otherwise than by their column's kind (statuses), by column name.
+    filters: ClassVar[Mapping[str, TypeAdapter[Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "table" in cls.__dict__:
+            ENTITIES[cls.table.name] = cls.entity
 
     def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
         self._runner = runner
@@ -99,8 +112,25 @@ class Repository(Generic[R]):
 
     @classmethod
     def key(cls) -> Column[Any]:
+        """The primary key column of this repository's table.
+
+        Returns:
+            The SQLAlchemy ``Column`` (``units.unit_id`` for units).
+
+        Raises:
+            Nothing: it reads the table's definition only.
+        """
         (primary,) = cls.table.primary_key.columns
         return primary
+
+    def _missing(self, entry_id: int) -> EntryDoesNotExist:
+        key = self.key().name
+        return EntryDoesNotExist(
+            f"no {self.entity} has {key} {entry_id}",
+            table=self.table.name,
+            columns=(key,),
+            values={key: entry_id},
+        )
 
     @classmethod
     def _selection(cls) -> Select[Any]:
@@ -164,12 +194,21 @@ class Repository(Generic[R]):
     def _fetch(self, connection: Connection, entry_id: int) -> R:
         rows = self._records(connection.execute(self._by_id(), {"entry_id": entry_id}))
         if not rows:
-            raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")
+            raise self._missing(entry_id)
         return rows[0]
 
     @operation("getting {entity}")
     def get(self, entry_id: IdLike) -> R:
-        """The row with this id, or EntryDoesNotExist."""
+        """The entry with this id (an int or a string of digits).
+
+        Returns:
+            Its record.
+
+        Raises:
+            EntryDoesNotExist: no entry has this id.
+            InvalidEntry: ``entry_id`` is not an id.
+            DatabaseError: the database failed, or the row holds values taskdb cannot read.
+        """
         wanted = parse_id(entry_id, self.key().name)
         with self._runner.reading() as connection:
             return self._fetch(connection, wanted)
@@ -181,10 +220,13 @@ class Repository(Generic[R]):
             if value is None:
                 continue
             column = self.table.columns[name]
+            adapter = self.filters.get(name) or _FILTER_TYPES[_filter_kind(column)]
             try:
-                wanted[name] = _FILTER_TYPES[_filter_kind(column)].validate_python(value)
+                wanted[name] = adapter.validate_python(value)
             except ValidationError as error:
-                raise InvalidEntry(f"filter {name}: {explain(error)}") from error
+                raise InvalidEntry(
+                    f"filter {name}: {explain(error)}", columns=(name,), values={name: value}
+                ) from error
         names = tuple(wanted)
         statement = self._statement(
             ("find", *names),
@@ -195,9 +237,32 @@ class Repository(Generic[R]):
         with self._runner.reading() as connection:
             return self._records(connection.execute(statement, wanted))
 
+    def _write(
+        self,
+        connection: Connection,
+        statement: Executable,
+        parameters: Mapping[str, Any] | list[dict[str, Any]],
+        rows: list[Mapping[str, Any]] | None = None,
+        table: Table | None = None,
+    ) -> CursorResult[Any]:
+        """Execute a write of ``rows`` (by default the parameters) to ``table`` (by default ours).
+
+        A constraint it breaks is described for the error: table, constraint, columns,
+        values, and the missing entry of a dangling reference.
+        """
+        try:
+            return connection.execute(statement, parameters)
+        except sa_exc.DBAPIError as error:
+            if rows is None:
+                rows = list(parameters) if isinstance(parameters, list) else [parameters]
+            detail = describe(connection, error, self.table if table is None else table, rows)
+            if detail is not None:
+                annotate(error, detail)
+            raise
+
     def _insert(self, connection: Connection, values: Mapping[str, Any]) -> int:
         statement = self._statement(("insert",), lambda: insert(self.table))
-        key = connection.execute(statement, dict(values)).inserted_primary_key
+        key = self._write(connection, statement, dict(values)).inserted_primary_key
         assert key is not None
         return int(key[0])
 
@@ -225,14 +290,14 @@ class Repository(Generic[R]):
             )
             ids: list[int] = []
             for start in range(0, len(rows), BULK_CHUNK):
-                result = connection.execute(statement, rows[start : start + BULK_CHUNK])
+                result = self._write(connection, statement, rows[start : start + BULK_CHUNK])
                 ids.extend(int(value) for value in result.scalars())
             return ids
 
     def _insert_many_counted(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
         # One executemany: SQLite cannot order RETURNING rows, so SQLAlchemy would send one
         # INSERT per row. Under the write lock AUTOINCREMENT hands out consecutive ids.
-        connection.execute(self._statement(("insert",), lambda: insert(self.table)), rows)
+        self._write(connection, self._statement(("insert",), lambda: insert(self.table)), rows)
         last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
@@ -254,8 +319,6 @@ class Repository(Generic[R]):
             ),
         )
         parameters = {f"_set_{name}": value for name, value in values.items()}
-        result: CursorResult[Any] = connection.execute(
-            statement, {"_entry_id": entry_id, **parameters}
-        )
+        result = self._write(connection, statement, {"_entry_id": entry_id, **parameters}, [values])
         if result.rowcount != 1:
-            raise EntryDoesNotExist(f"no {self.entity} has {self.key().name} {entry_id}")
+            raise self._missing(entry_id)

@@ -19,12 +19,25 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
 
     @operation("granting a qualification")
     def grant(self, qualification_id: IdLike, worker_id: IdLike, value: int = 1) -> None:
-        """Give a worker a qualification, or change its value if already granted: one upsert."""
+        """Give a worker a qualification, or change its value if already granted: one upsert.
+
+        A regrant keeps the grant's id and creation date.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no qualification has ``qualification_id``, or no worker
+                has ``worker_id``.
+            InvalidEntry: an id is not one, or ``value`` is not a whole number.
+            DatabaseError: the database failed.
+        """
         grant = {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
         values = self._validated(Grant, grant).model_dump()
         with self._runner.writing() as connection:
             backend = backend_for(connection)
-            connection.execute(
+            self._write(
+                connection,
                 self._statement(
                     ("upsert", backend.family), lambda: _grant_statement(self.table, backend)
                 ),
@@ -35,7 +48,16 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
     def get(  # type: ignore[override]
         self, qualification_id: IdLike, worker_id: IdLike
     ) -> GrantedQualificationRecord:
-        """The grant of this qualification to this worker, or EntryDoesNotExist."""
+        """The grant of this qualification to this worker.
+
+        Returns:
+            Its record.
+
+        Raises:
+            EntryDoesNotExist: the worker has no grant of the qualification.
+            InvalidEntry: an id is not one.
+            DatabaseError: the database failed, or the row holds values taskdb cannot read.
+        """
         wanted = self._validated(
             GrantKey, {"qualification_id": qualification_id, "worker_id": worker_id}
         )
@@ -50,7 +72,11 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             rows = self._records(connection.execute(statement, wanted.model_dump()))
         if not rows:
             raise EntryDoesNotExist(
-                f"worker {wanted.worker_id} has no grant of qualification {wanted.qualification_id}"
+                f"worker {wanted.worker_id} has no grant of "
+                f"qualification {wanted.qualification_id}",
+                table=self.table.name,
+                columns=("qualification_id", "worker_id"),
+                values=wanted.model_dump(),
             )
         return rows[0]
 
@@ -62,12 +88,28 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         worker_id: IdLike | None = None,
         value: int | None = None,
     ) -> list[GrantedQualificationRecord]:
-        """Grants matching every filter that is not None, in id order."""
+        """Grants matching every filter that is not None (the seed's name for ``find``).
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(qualification_id=qualification_id, worker_id=worker_id, value=value)
 
     @operation("revoking a qualification")
     def revoke(self, qualification_id: IdLike, worker_id: IdLike) -> bool:
-        """Take a qualification from a worker; True if it was granted (not granted is fine)."""
+        """Take a qualification from a worker; not granted is not an error.
+
+        Returns:
+            True if a grant was removed, False if there was none.
+
+        Raises:
+            InvalidEntry: an id is not one.
+            DatabaseError: the database failed.
+        """
         wanted = self._validated(
             GrantKey, {"qualification_id": qualification_id, "worker_id": worker_id}
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
+from taskdb.crowd.fields import AgentStatusFilter
 from taskdb.crowd.inputs import AgentStatusChange, NewOnboardingAgent
 from taskdb.crowd.models import OnboardingAgent
 from taskdb.crowd.records import OnboardingAgentRecord
 from taskdb.crowd.repositories.base import IdLike, Repository, table_of
-from taskdb.crowd.vocab import AgentStatus
+from taskdb.crowd.vocab import AgentStatus, AgentStatusLike
 from taskdb.errors import operation
 
 
@@ -14,12 +17,22 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
     table = table_of(OnboardingAgent)
     record = OnboardingAgentRecord
     entity = "onboarding agent"
+    filters = {"status": TypeAdapter(AgentStatusFilter)}
 
     @operation("creating {entity}")
     def new(
         self, worker_id: IdLike, task_id: IdLike, task_run_id: IdLike, task_type: str | int
     ) -> int:
-        """Create an onboarding agent in status ``none``; EntryDoesNotExist for a missing worker."""
+        """Create an onboarding agent in status ``none``.
+
+        Returns:
+            The new onboarding agent's id.
+
+        Raises:
+            EntryDoesNotExist: no worker has ``worker_id``, or no task run has ``task_run_id``.
+            InvalidEntry: an argument has the wrong type.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewOnboardingAgent,
             {
@@ -35,8 +48,18 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
             )
 
     @operation("updating {entity}")
-    def update_status(self, onboarding_agent_id: IdLike, status: str) -> None:
-        """Set an onboarding agent's status: one of the agent statuses; None is refused."""
+    def update_status(self, onboarding_agent_id: IdLike, status: AgentStatusLike) -> None:
+        """Set an onboarding agent's status: an ``AgentStatus`` or its value.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no onboarding agent has ``onboarding_agent_id``.
+            InvalidEntry: ``status`` is not an agent status (None included; the message
+                lists them), or the id is not one.
+            DatabaseError: the database failed.
+        """
         change = self._validated(AgentStatusChange, {"status": status})
         self._change(onboarding_agent_id, change)
 
@@ -44,13 +67,22 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
     def find(
         self,
         *,
-        status: str | None = None,
+        status: AgentStatusLike | None = None,
         worker_id: IdLike | None = None,
         task_id: IdLike | None = None,
         task_run_id: IdLike | None = None,
         task_type: str | int | None = None,
     ) -> list[OnboardingAgentRecord]:
-        """Onboarding agents matching every filter that is not None, in id order."""
+        """Onboarding agents matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type, or ``status`` is not an agent
+                status (the message lists them).
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(
             status=status,
             worker_id=worker_id,

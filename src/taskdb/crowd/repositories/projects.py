@@ -18,7 +18,13 @@ class ProjectRepository(Repository[ProjectRecord]):
     def new(self, project_name: str) -> int:
         """Create a project; its name may be neither empty nor ``NO_PROJECT``.
 
-        Raises EntryAlreadyExists for a taken name, InvalidEntry for a bad one.
+        Returns:
+            The new project's id.
+
+        Raises:
+            EntryAlreadyExists: a project already has this name.
+            InvalidEntry: the name is empty, ``NO_PROJECT`` or not text.
+            DatabaseError: the database failed.
         """
         values = self._validated(NewProject, {"project_name": project_name})
         with self._runner.writing() as connection:
@@ -26,5 +32,13 @@ class ProjectRepository(Repository[ProjectRecord]):
 
     @operation("finding {entity}s")
     def find(self, *, project_name: str | None = None) -> list[ProjectRecord]:
-        """Projects matching every filter that is not None, in id order."""
+        """Projects matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter is not text.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(project_name=project_name)

@@ -22,19 +22,45 @@ class QualificationRepository(Repository[QualificationRecord]):
 
     @operation("creating {entity}")
     def make(self, qualification_name: str) -> int:
-        """Create a qualification (the seed's name for ``new``); EntryAlreadyExists if taken."""
+        """Create a qualification (the seed's name for ``new``).
+
+        Returns:
+            The new qualification's id.
+
+        Raises:
+            EntryAlreadyExists: a qualification already has this name.
+            InvalidEntry: the name is empty or not text.
+            DatabaseError: the database failed.
+        """
         values = self._validated(NewQualification, {"qualification_name": qualification_name})
         with self._runner.writing() as connection:
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")
     def find(self, *, qualification_name: str | None = None) -> list[QualificationRecord]:
-        """Qualifications matching every filter that is not None, in id order."""
+        """Qualifications matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter is not text.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(qualification_name=qualification_name)
 
     @operation("deleting {entity}")
     def delete(self, qualification_name: str) -> None:
-        """Delete a qualification by name, with every grant of it, in one transaction."""
+        """Delete a qualification by name, with every grant of it, in one transaction.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no qualification has this name.
+            InvalidEntry: the name is not text.
+            DatabaseError: the database failed.
+        """
         name = parse(_NAME, qualification_name, "qualification_name")
         grants = table_of(GrantedQualification)
         with self._runner.writing() as connection:
@@ -42,6 +68,11 @@ class QualificationRepository(Repository[QualificationRecord]):
                 select(self.key()).where(self.table.c.qualification_name == name)
             ).scalar()
             if found is None:
-                raise EntryDoesNotExist(f"no qualification is named {name!r}")
+                raise EntryDoesNotExist(
+                    f"no qualification is named {name!r}",
+                    table=self.table.name,
+                    columns=("qualification_name",),
+                    values={"qualification_name": name},
+                )
             connection.execute(delete(grants).where(grants.c.qualification_id == found))
             connection.execute(delete(self.table).where(self.key() == found))

@@ -16,7 +16,17 @@ class RequesterRepository(Repository[RequesterRecord]):
 
     @operation("creating {entity}")
     def new(self, requester_name: str, provider_type: str) -> int:
-        """Create a requester; EntryAlreadyExists for a taken name."""
+        """Create a requester on a registered provider.
+
+        Returns:
+            The new requester's id.
+
+        Raises:
+            EntryAlreadyExists: a requester already has this name.
+            InvalidEntry: the name is empty, the provider type is not registered, or an
+                argument is not text.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewRequester, {"requester_name": requester_name, "provider_type": provider_type}
         )
@@ -27,5 +37,13 @@ class RequesterRepository(Repository[RequesterRecord]):
     def find(
         self, *, requester_name: str | None = None, provider_type: str | None = None
     ) -> list[RequesterRecord]:
-        """Requesters matching every filter that is not None, in id order."""
+        """Requesters matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(requester_name=requester_name, provider_type=provider_type)

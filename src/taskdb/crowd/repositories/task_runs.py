@@ -24,7 +24,17 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         task_type: str | int,
         sandbox: bool = True,
     ) -> int:
-        """Create a task run, not completed; EntryDoesNotExist for a missing task or requester."""
+        """Create a task run, not completed.
+
+        Returns:
+            The new task run's id.
+
+        Raises:
+            EntryDoesNotExist: no task has ``task_id``, or no requester has ``requester_id``.
+            InvalidEntry: the provider type is not registered, or an argument has the
+                wrong type.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewTaskRun,
             {
@@ -47,12 +57,29 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         requester_id: IdLike | None = None,
         is_completed: bool | None = None,
     ) -> list[TaskRunRecord]:
-        """Task runs matching every filter that is not None, in id order."""
+        """Task runs matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(task_id=task_id, requester_id=requester_id, is_completed=is_completed)
 
     @operation("updating {entity}")
     def update(self, task_run_id: IdLike, is_completed: bool) -> None:
-        """Mark a task run completed or not; its completion is all that can change."""
+        """Mark a task run completed or not; its completion is all that can change.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no task run has ``task_run_id``.
+            InvalidEntry: ``is_completed`` is not True, False, 0 or 1, or the id is not one.
+            DatabaseError: the database failed.
+        """
         change = self._validated(
             TaskRunCompletion, {"task_run_id": task_run_id, "is_completed": is_completed}
         )

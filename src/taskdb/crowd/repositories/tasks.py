@@ -10,7 +10,7 @@ from taskdb.crowd.inputs import NewTask, TaskChange
 from taskdb.crowd.models import Task, TaskRun
 from taskdb.crowd.records import TaskRecord
 from taskdb.crowd.repositories.base import IdLike, Repository, parse_id, table_of
-from taskdb.errors import EntryDoesNotExist, InvalidEntry, operation
+from taskdb.errors import InvalidEntry, operation
 
 
 class TaskRepository(Repository[TaskRecord]):
@@ -20,7 +20,17 @@ class TaskRepository(Repository[TaskRecord]):
 
     @operation("creating {entity}")
     def new(self, task_name: str, task_type: str | int, project_id: IdLike | None = None) -> int:
-        """Create a task; EntryAlreadyExists for a taken name, EntryDoesNotExist for a project."""
+        """Create a task, in a project or (``project_id=None``) in none.
+
+        Returns:
+            The new task's id.
+
+        Raises:
+            EntryAlreadyExists: a task already has this name.
+            EntryDoesNotExist: no project has ``project_id``.
+            InvalidEntry: the name is empty, or an argument has the wrong type.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewTask, {"task_name": task_name, "task_type": task_type, "project_id": project_id}
         )
@@ -31,14 +41,35 @@ class TaskRepository(Repository[TaskRecord]):
     def find(
         self, *, task_name: str | None = None, project_id: IdLike | None = None
     ) -> list[TaskRecord]:
-        """Tasks matching every filter that is not None, in id order."""
+        """Tasks matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(task_name=task_name, project_id=project_id)
 
     @operation("updating {entity}")
     def update(
         self, task_id: IdLike, task_name: str | None = None, project_id: IdLike | None = None
     ) -> None:
-        """Rename a task or move it to another project, only while it has no task runs."""
+        """Rename a task or move it to another project, only while it has no task runs.
+
+        Arguments left None are not changed.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no task has ``task_id``, or no project has ``project_id``.
+            EntryAlreadyExists: another task already has ``task_name``.
+            InvalidEntry: the task already has task runs, the name is empty, or an
+                argument has the wrong type.
+            DatabaseError: the database failed.
+        """
         wanted = parse_id(task_id, "task_id")
         change = self._validated(TaskChange, {"task_name": task_name, "project_id": project_id})
         values = change.model_dump(exclude_none=True)
@@ -49,16 +80,19 @@ class TaskRepository(Repository[TaskRecord]):
                 statement = (
                     self.table.update().where(self.key() == wanted, ~has_runs).values(**values)
                 )
-                if connection.execute(statement).rowcount == 1:
+                if self._write(connection, statement, {}, [values]).rowcount == 1:
                     return
             # Nothing changed: say why, from inside the same transaction.
             found: Any = connection.execute(
                 select(self.key(), has_runs).where(self.key() == wanted)
             ).first()
             if found is None:
-                raise EntryDoesNotExist(f"no task has task_id {wanted}")
+                raise self._missing(wanted)
             if found[1]:
                 raise InvalidEntry(
                     f"task {wanted} already has task runs; a task can be renamed or moved "
-                    "to another project only before its first run"
+                    "to another project only before its first run",
+                    table=self.table.name,
+                    columns=("task_id",),
+                    values={"task_id": wanted},
                 )

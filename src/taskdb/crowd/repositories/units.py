@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from taskdb.crowd.fields import UnitStatusFilter
 from taskdb.crowd.inputs import NewUnit, UnitChange
 from taskdb.crowd.models import Unit
 from taskdb.crowd.records import UnitRecord
 from taskdb.crowd.repositories.base import IdLike, Repository, parse_id, table_of
-from taskdb.crowd.vocab import UnitStatus
+from taskdb.crowd.vocab import UnitStatus, UnitStatusLike
 from taskdb.errors import operation
 
 # Every unit starts here, whichever way it is created.
@@ -20,6 +23,7 @@ class UnitRepository(Repository[UnitRecord]):
     table = table_of(Unit)
     record = UnitRecord
     entity = "unit"
+    filters = {"status": TypeAdapter(UnitStatusFilter)}
 
     @operation("creating {entity}")
     def new(
@@ -36,8 +40,15 @@ class UnitRepository(Repository[UnitRecord]):
     ) -> int:
         """Create a unit in status ``created``; one index per assignment.
 
-        Raises EntryAlreadyExists for a taken (assignment, index), EntryDoesNotExist
-        for a missing task, run, requester or assignment.
+        Returns:
+            The new unit's id.
+
+        Raises:
+            EntryAlreadyExists: the assignment already has a unit at ``unit_index``.
+            EntryDoesNotExist: no task, task run, requester or assignment has the id given.
+            InvalidEntry: ``pay_amount`` is not a finite number, the provider type is not
+                registered, or an argument has the wrong type.
+            DatabaseError: the database failed.
         """
         values = self._validated(
             NewUnit,
@@ -58,7 +69,23 @@ class UnitRepository(Repository[UnitRecord]):
 
     @operation("creating {entity}s")
     def new_many(self, units: Iterable[NewUnit | Mapping[str, Any]]) -> list[int]:
-        """Create many units in one transaction: all or none; ids in input order."""
+        """Create many units in status ``created``, in one transaction: all or none.
+
+        ``units`` holds ``NewUnit`` models or mappings with the arguments of ``new``;
+        every item is validated before anything is written.
+
+        Returns:
+            The new ids, in input order.
+
+        Raises:
+            EntryAlreadyExists: two items, or an item and a stored unit, share an
+                assignment and index.
+            EntryDoesNotExist: an item names a task, task run, requester or assignment
+                that does not exist.
+            InvalidEntry: an item is invalid (the message gives its index), or ``units``
+                is not a list of items.
+            DatabaseError: the database failed.
+        """
         return self._create_many(NewUnit, units, "units", _CREATED)
 
     @operation("finding {entity}s")
@@ -75,9 +102,20 @@ class UnitRepository(Repository[UnitRecord]):
         agent_id: IdLike | None = None,
         worker_id: IdLike | None = None,
         sandbox: bool | None = None,
-        status: str | None = None,
+        status: UnitStatusLike | None = None,
     ) -> list[UnitRecord]:
-        """Units matching every filter that is not None, in id order."""
+        """Units matching every filter that is not None.
+
+        ``status`` is a ``UnitStatus`` or its value (``"created"``), ``mixed`` included.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type, or ``status`` is not a unit status
+                (the message lists them).
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(
             task_id=task_id,
             task_run_id=task_run_id,
@@ -93,17 +131,47 @@ class UnitRepository(Repository[UnitRecord]):
         )
 
     @operation("updating {entity}")
-    def update(self, unit_id: IdLike, status: str, agent_id: IdLike | None = None) -> None:
-        """Set a unit's status (any unit status but ``mixed``) and, if given, its agent."""
+    def update(
+        self, unit_id: IdLike, status: UnitStatusLike, agent_id: IdLike | None = None
+    ) -> None:
+        """Set a unit's status (any unit status but ``mixed``) and, if given, its agent.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no unit has ``unit_id``, or no agent has ``agent_id``.
+            InvalidEntry: ``status`` is not a unit status or is ``mixed`` (the message
+                lists the allowed ones), or an id is not one.
+            DatabaseError: the database failed.
+        """
         self._change(unit_id, self._validated(UnitChange, {"status": status, "agent_id": agent_id}))
 
-    def update_status(self, unit_id: IdLike, status: str) -> None:
-        """The seed's name for ``update(unit_id, status)``, kept for its callers."""
+    def update_status(self, unit_id: IdLike, status: UnitStatusLike) -> None:
+        """Set a unit's status: the seed's name for ``update(unit_id, status)``.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no unit has ``unit_id``.
+            InvalidEntry: ``status`` is not a unit status or is ``mixed``, or the id is not one.
+            DatabaseError: the database failed.
+        """
         self.update(unit_id, status)
 
     @operation("clearing the agent of {entity}")
     def clear_agent(self, unit_id: IdLike) -> None:
-        """Detach a unit from its agent and worker and make it ``launched`` again."""
+        """Detach a unit from its agent and worker and make it ``launched`` again.
+
+        Returns:
+            None.
+
+        Raises:
+            EntryDoesNotExist: no unit has ``unit_id``.
+            InvalidEntry: ``unit_id`` is not an id.
+            DatabaseError: the database failed.
+        """
         wanted = parse_id(unit_id, "unit_id")
         values = {"agent_id": None, "worker_id": None, "status": UnitStatus.LAUNCHED.value}
         with self._runner.writing() as connection:

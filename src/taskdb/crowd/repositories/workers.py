@@ -16,7 +16,17 @@ class WorkerRepository(Repository[WorkerRecord]):
 
     @operation("creating {entity}")
     def new(self, worker_name: str, provider_type: str) -> int:
-        """Create a worker; EntryAlreadyExists for a taken name."""
+        """Create a worker on a registered provider.
+
+        Returns:
+            The new worker's id.
+
+        Raises:
+            EntryAlreadyExists: a worker already has this name.
+            InvalidEntry: the name is empty, the provider type is not registered, or an
+                argument is not text.
+            DatabaseError: the database failed.
+        """
         values = self._validated(
             NewWorker, {"worker_name": worker_name, "provider_type": provider_type}
         )
@@ -27,5 +37,13 @@ class WorkerRepository(Repository[WorkerRecord]):
     def find(
         self, *, worker_name: str | None = None, provider_type: str | None = None
     ) -> list[WorkerRecord]:
-        """Workers matching every filter that is not None, in id order."""
+        """Workers matching every filter that is not None.
+
+        Returns:
+            Their records, in id order (empty if none matches).
+
+        Raises:
+            InvalidEntry: a filter has the wrong type.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read.
+        """
         return self._find(worker_name=worker_name, provider_type=provider_type)
