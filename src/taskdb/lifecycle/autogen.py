@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Float, MetaData, Table, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 
-from taskdb.backends import MYSQL
+from taskdb.backends import MYSQL, SQLITE
 from taskdb.schema import SEED_DDL, KeyText
 from taskdb.spec import StoreSpec
 
@@ -80,7 +80,7 @@ def _seed_table_ops(op: ops.MigrateOperation, metadata: MetaData) -> ops.Migrate
 
 
 def _autoincrement(table: Table) -> bool:
-    return bool(table.dialect_options["sqlite"].get("autoincrement"))
+    return bool(table.dialect_options[SQLITE.family].get("autoincrement"))
 
 
 @render.renderers.dispatch_for(SeedTableOps)
@@ -109,7 +109,7 @@ def render_item(type_: str, obj: Any, context: AutogenContext) -> str | Literal[
         return "KeyText()"
     variants = getattr(obj, "_variant_mapping", None) or {}
     if set(variants) == set(MYSQL.dialects):
-        on_mysql = variants["mysql"]
+        on_mysql = variants[MYSQL.dialects[0]]
         if isinstance(obj, Text) and isinstance(on_mysql, mysql.LONGTEXT):
             imports.add("from sqlalchemy.dialects import mysql")
             return 'sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")'
