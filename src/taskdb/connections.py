@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from taskdb.engine import single_statement_reader
 from taskdb.errors import InvalidEntry
@@ -26,6 +27,8 @@ class Runner(Protocol):
     def writing(self) -> AbstractContextManager[Connection]: ...
 
     def reading(self) -> AbstractContextManager[Connection]: ...
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 
 _WRITE_IN_UNIT_OF_WORK = (
@@ -63,6 +66,14 @@ class AutocommitRunner:
     def reading(self) -> AbstractContextManager[Connection]:
         return self._reader.connect()
 
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session in a transaction of its own, committed when the block ends."""
+        if getattr(self._units_of_work, "active", False):
+            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
+        with Session(self._engine) as session, session.begin():
+            yield session
+
 
 class TransactionRunner:
     """Every call on one connection and transaction, owned by a unit of work."""
@@ -79,3 +90,12 @@ class TransactionRunner:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         yield self._connection
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session inside the unit of work's transaction, on a savepoint of its own."""
+        with (
+            Session(bind=self._connection, join_transaction_mode="create_savepoint") as session,
+            session.begin(),
+        ):
+            yield session

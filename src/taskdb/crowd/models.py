@@ -3,14 +3,20 @@
 Column order, types, NOT NULL, defaults, keys and index names follow the seed
 DDL exactly, so the baseline revision makes files that match the seed's. Revision
 crowd_0002 adds four indexes for finders the seed served with full scans (marked).
+
+Every foreign key has its relationship, both ways where both mean something. They
+load with ``lazy="raise"``: touching one that was not loaded raises at once instead
+of sending a query per object (N+1). Ask for what a query needs with
+``selectinload`` / ``joinedload`` (see docs/orm.md). Relationships change no schema.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from taskdb.schema import SEED_DDL, Double, KeyText, LongText, new_metadata
 
@@ -33,6 +39,10 @@ def _created() -> Mapped[datetime | None]:
     return mapped_column(server_default=NOW)
 
 
+# No relationship loads by itself: a loop over objects cannot turn into N+1 queries.
+LAZY: Final = "raise"
+
+
 class Project(CrowdBase):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("project_name"), AUTOINCREMENT)
@@ -40,6 +50,8 @@ class Project(CrowdBase):
     project_id: Mapped[int] = _pk()
     project_name: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
+
+    tasks: Mapped[list[Task]] = relationship(back_populates="project", lazy=LAZY)
 
 
 class Task(CrowdBase):
@@ -52,6 +64,15 @@ class Task(CrowdBase):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.project_id"))
     parent_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.task_id"))
     creation_date: Mapped[datetime | None] = _created()
+
+    project: Mapped[Project | None] = relationship(back_populates="tasks", lazy=LAZY)
+    parent: Mapped[Task | None] = relationship(
+        back_populates="children", remote_side=[task_id], lazy=LAZY
+    )
+    children: Mapped[list[Task]] = relationship(back_populates="parent", lazy=LAZY)
+    task_runs: Mapped[list[TaskRun]] = relationship(back_populates="task", lazy=LAZY)
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="task", lazy=LAZY)
+    units: Mapped[list[Unit]] = relationship(back_populates="task", lazy=LAZY)
 
 
 class Requester(CrowdBase):
@@ -66,6 +87,10 @@ class Requester(CrowdBase):
     requester_name: Mapped[str]
     provider_type: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
+
+    task_runs: Mapped[list[TaskRun]] = relationship(back_populates="requester", lazy=LAZY)
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="requester", lazy=LAZY)
+    units: Mapped[list[Unit]] = relationship(back_populates="requester", lazy=LAZY)
 
 
 class TaskRun(CrowdBase):
@@ -86,6 +111,14 @@ class TaskRun(CrowdBase):
     sandbox: Mapped[bool]
     creation_date: Mapped[datetime | None] = _created()
 
+    task: Mapped[Task] = relationship(back_populates="task_runs", lazy=LAZY)
+    requester: Mapped[Requester] = relationship(back_populates="task_runs", lazy=LAZY)
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="task_run", lazy=LAZY)
+    units: Mapped[list[Unit]] = relationship(back_populates="task_run", lazy=LAZY)
+    onboarding_agents: Mapped[list[OnboardingAgent]] = relationship(
+        back_populates="task_run", lazy=LAZY
+    )
+
 
 class Assignment(CrowdBase):
     __tablename__ = "assignments"
@@ -99,6 +132,11 @@ class Assignment(CrowdBase):
     provider_type: Mapped[str]
     sandbox: Mapped[bool]
     creation_date: Mapped[datetime | None] = _created()
+
+    task: Mapped[Task] = relationship(back_populates="assignments", lazy=LAZY)
+    task_run: Mapped[TaskRun] = relationship(back_populates="assignments", lazy=LAZY)
+    requester: Mapped[Requester] = relationship(back_populates="assignments", lazy=LAZY)
+    units: Mapped[list[Unit]] = relationship(back_populates="assignment", lazy=LAZY)
 
 
 class Unit(CrowdBase):
@@ -130,6 +168,18 @@ class Unit(CrowdBase):
     requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.requester_id"))
     creation_date: Mapped[datetime | None] = _created()
 
+    assignment: Mapped[Assignment] = relationship(back_populates="units", lazy=LAZY)
+    # units.agent_id and agents.unit_id point at each other: the unit's side is set by a
+    # second UPDATE after both rows exist (post_update), so one flush can insert both.
+    agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id], post_update=True, lazy=LAZY)
+    agents: Mapped[list[Agent]] = relationship(
+        back_populates="unit", foreign_keys="Agent.unit_id", lazy=LAZY
+    )
+    worker: Mapped[Worker | None] = relationship(back_populates="units", lazy=LAZY)
+    task: Mapped[Task] = relationship(back_populates="units", lazy=LAZY)
+    task_run: Mapped[TaskRun] = relationship(back_populates="units", lazy=LAZY)
+    requester: Mapped[Requester] = relationship(back_populates="units", lazy=LAZY)
+
 
 class Worker(CrowdBase):
     __tablename__ = "workers"
@@ -139,6 +189,15 @@ class Worker(CrowdBase):
     worker_name: Mapped[str]
     provider_type: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
+
+    units: Mapped[list[Unit]] = relationship(back_populates="worker", lazy=LAZY)
+    agents: Mapped[list[Agent]] = relationship(back_populates="worker", lazy=LAZY)
+    onboarding_agents: Mapped[list[OnboardingAgent]] = relationship(
+        back_populates="worker", lazy=LAZY
+    )
+    granted_qualifications: Mapped[list[GrantedQualification]] = relationship(
+        back_populates="worker", lazy=LAZY
+    )
 
 
 class Agent(CrowdBase):
@@ -161,6 +220,9 @@ class Agent(CrowdBase):
     status: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
 
+    worker: Mapped[Worker] = relationship(back_populates="agents", lazy=LAZY)
+    unit: Mapped[Unit] = relationship(back_populates="agents", foreign_keys=[unit_id], lazy=LAZY)
+
 
 class OnboardingAgent(CrowdBase):
     __tablename__ = "onboarding_agents"
@@ -177,6 +239,9 @@ class OnboardingAgent(CrowdBase):
     status: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
 
+    worker: Mapped[Worker] = relationship(back_populates="onboarding_agents", lazy=LAZY)
+    task_run: Mapped[TaskRun] = relationship(back_populates="onboarding_agents", lazy=LAZY)
+
 
 class Qualification(CrowdBase):
     __tablename__ = "qualifications"
@@ -185,6 +250,10 @@ class Qualification(CrowdBase):
     qualification_id: Mapped[int] = _pk()
     qualification_name: Mapped[str]
     creation_date: Mapped[datetime | None] = _created()
+
+    grants: Mapped[list[GrantedQualification]] = relationship(
+        back_populates="qualification", lazy=LAZY
+    )
 
 
 class GrantedQualification(CrowdBase):
@@ -200,3 +269,6 @@ class GrantedQualification(CrowdBase):
     qualification_id: Mapped[int] = mapped_column(ForeignKey("qualifications.qualification_id"))
     value: Mapped[int]
     creation_date: Mapped[datetime | None] = _created()
+
+    worker: Mapped[Worker] = relationship(back_populates="granted_qualifications", lazy=LAZY)
+    qualification: Mapped[Qualification] = relationship(back_populates="grants", lazy=LAZY)

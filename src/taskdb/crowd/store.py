@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from taskdb.connections import AutocommitRunner, Runner, TransactionRunner
 from taskdb.crowd.repositories import (
@@ -39,6 +40,7 @@ class CrowdRepositories:
 
     # A dict of slots gives each attribute its docstring: help() lists them with it.
     __slots__ = {
+        "_runner": "Runner: hands out the connections, and sessions, of all the repositories.",
         "agents": "AgentRepository: a worker's attempt at a unit, with its status.",
         "assignments": "AssignmentRepository: bundles of units a task run hands to one worker.",
         "granted_qualifications": (
@@ -68,6 +70,7 @@ class CrowdRepositories:
     granted_qualifications: GrantedQualificationRepository
 
     def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
+        self._runner = runner
         self.providers = providers
         self.projects = ProjectRepository(runner, providers)
         self.tasks = TaskRepository(runner, providers)
@@ -80,6 +83,18 @@ class CrowdRepositories:
         self.onboarding_agents = OnboardingAgentRepository(runner, providers)
         self.qualifications = QualificationRepository(runner, providers)
         self.granted_qualifications = GrantedQualificationRepository(runner, providers)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A SQLAlchemy ORM ``Session`` for queries the repositories do not cover.
+
+        Committed when the block ends, rolled back if it raises; integrity errors at
+        flush or commit come out as taskdb's errors. Relationships load only when asked
+        (``selectinload``/``joinedload``): see docs/orm.md. Inside ``unit_of_work()``,
+        ``work.session()`` shares the unit of work's transaction.
+        """
+        with translated("in a crowd session"), self._runner.session() as session:
+            yield session
 
 
 class CrowdStore(CrowdRepositories):
@@ -117,8 +132,8 @@ class CrowdStore(CrowdRepositories):
             )
         # A store disposes only the engine it created.
         self._owns_engine = engine is None
-        self._runner = AutocommitRunner(self.engine)
-        super().__init__(self._runner, providers or PROVIDERS)
+        self._autocommit = AutocommitRunner(self.engine)
+        super().__init__(self._autocommit, providers or PROVIDERS)
 
     @property
     def url(self) -> str:
@@ -129,7 +144,7 @@ class CrowdStore(CrowdRepositories):
     def unit_of_work(self) -> Iterator[CrowdRepositories]:
         """Repositories on one transaction: committed at the end, rolled back on an error."""
         with (
-            self._runner.held_by_unit_of_work(),
+            self._autocommit.held_by_unit_of_work(),
             translated("running a crowd unit of work"),
             self.engine.begin() as connection,
         ):

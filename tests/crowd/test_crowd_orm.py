@@ -1,0 +1,159 @@
+"""The models as an ORM: relationships both ways, store.session() and work.session()."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import selectinload
+
+from taskdb.crowd import CrowdStore
+from taskdb.crowd.models import (
+    Agent,
+    Assignment,
+    CrowdBase,
+    GrantedQualification,
+    Project,
+    Qualification,
+    Requester,
+    Task,
+    TaskRun,
+    Unit,
+    Worker,
+)
+from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry
+
+
+def _graph(session: sa.orm.Session, tag: str) -> Unit:
+    """A task graph down to a unit whose agent points back at it: the units <-> agents cycle."""
+    project = Project(project_name=f"{tag}-project")
+    task = Task(task_name=f"{tag}-task", task_type="mock", project=project)
+    requester = Requester(requester_name=f"{tag}-me", provider_type="mock")
+    run = TaskRun(
+        task=task,
+        requester=requester,
+        init_params="{}",
+        is_completed=False,
+        provider_type="mock",
+        task_type="mock",
+        sandbox=True,
+    )
+    assignment = Assignment(
+        task=task, task_run=run, requester=requester, task_type="mock", provider_type="mock",
+        sandbox=True,
+    )  # fmt: skip
+    worker = Worker(worker_name=f"{tag}-worker", provider_type="mock")
+    unit = Unit(
+        assignment=assignment, unit_index=0, pay_amount=0.5, provider_type="mock",
+        status="assigned", worker=worker, task_type="mock", task=task, task_run=run,
+        sandbox=True, requester=requester,
+    )  # fmt: skip
+    agent = Agent(
+        worker=worker, unit=unit, task_id=0, task_run_id=0, assignment_id=0,
+        task_type="mock", provider_type="mock", status="in task",
+    )  # fmt: skip
+    unit.agent = agent
+    qualification = Qualification(qualification_name=f"{tag}-qualified")
+    session.add_all(
+        [unit, GrantedQualification(worker=worker, qualification=qualification, value=3)]
+    )
+    return unit
+
+
+def test_a_whole_graph_goes_in_through_one_flush(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.session() as session:
+            unit = _graph(session, "g")
+            session.flush()
+            unit_id, agent_id = unit.unit_id, unit.agent_id
+        assert agent_id is not None
+
+        record = store.units.get(unit_id)
+        assert (record.agent_id, record.status) == (agent_id, "assigned")
+        assert store.agents.get(agent_id).unit_id == unit_id
+        assert [
+            g.value for g in store.granted_qualifications.check(worker_id=record.worker_id)
+        ] == [3]
+
+
+def test_relationships_load_when_asked_and_raise_otherwise(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.session() as session:
+            _graph(session, "lazy")
+        with store.session() as session:
+            worker = session.scalars(
+                sa.select(Worker).options(
+                    selectinload(Worker.units).selectinload(Unit.agent),
+                    selectinload(Worker.granted_qualifications).selectinload(
+                        GrantedQualification.qualification
+                    ),
+                )
+            ).one()
+            assert [unit.agent.status for unit in worker.units if unit.agent] == ["in task"]
+            assert [g.qualification.qualification_name for g in worker.granted_qualifications] == [
+                "lazy-qualified"
+            ]
+            with pytest.raises(InvalidRequestError, match="lazy='raise'"):
+                _ = worker.agents
+
+
+def test_a_session_commits_at_the_end_and_rolls_back_on_error(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.session() as session:
+            session.add(Project(project_name="kept"))
+        with pytest.raises(RuntimeError), store.session() as session:
+            session.add(Project(project_name="dropped"))
+            session.flush()
+            raise RuntimeError("the caller's own failure")
+        assert [p.project_name for p in store.projects.find()] == ["kept"]
+
+
+def test_integrity_errors_at_flush_are_taskdb_errors(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        store.projects.new("taken")
+        with pytest.raises(EntryAlreadyExists), store.session() as session:
+            session.add(Project(project_name="taken"))
+        with pytest.raises(EntryDoesNotExist), store.session() as session:
+            session.add(Task(task_name="orphan", task_type="mock", project_id=999_999))
+        assert [t.task_name for t in store.tasks.find()] == []
+
+
+def test_work_session_shares_the_unit_of_works_transaction(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with pytest.raises(RuntimeError), store.unit_of_work() as work:
+            project_id = work.projects.new("in-work")
+            with work.session() as session:
+                found = session.get(Project, project_id)  # the same transaction sees it
+                assert found is not None
+                session.add(Project(project_name="by-session"))
+            assert {p.project_name for p in work.projects.find()} == {"in-work", "by-session"}
+            raise RuntimeError("roll the whole unit of work back")
+        assert store.projects.find() == []
+
+        with store.unit_of_work() as work, work.session() as session:
+            session.add(Project(project_name="committed"))
+        assert [p.project_name for p in store.projects.find()] == ["committed"]
+
+
+def test_a_store_session_inside_a_unit_of_work_is_refused(crowd_url: str) -> None:
+    with (
+        CrowdStore(crowd_url) as store,
+        store.unit_of_work(),
+        pytest.raises(InvalidEntry, match="unit_of_work"),
+        store.session(),
+    ):
+        pass
+
+
+def test_every_foreign_key_has_a_relationship() -> None:
+    for mapper in CrowdBase.registry.mappers:
+        table = mapper.local_table
+        assert isinstance(table, sa.Table)
+        covered = {
+            column.name
+            for relationship in mapper.relationships
+            if relationship.direction.name == "MANYTOONE"
+            for column in relationship.local_columns
+        }
+        keys = {fk.parent.name for fk in table.foreign_keys}
+        assert keys <= covered, f"{table.name}: {sorted(keys - covered)} have no relationship"
