@@ -66,7 +66,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
-    """One line per skip reason (an absent server skips every test of its engine)."""
+    """One line per skip reason (an absent server skips every test of its engine); soak figures."""
     reasons: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
@@ -74,3 +74,10 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
         reasons[reason.removeprefix("Skipped: ")] += 1
     for reason, count in reasons.most_common():
         terminalreporter.write_line(f"skipped {count} test(s): {reason}")
+    # Figures a test recorded for the log (the soak test's), also under pytest-xdist.
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "soak" and report.when == "call":
+                terminalreporter.write_line(str(value))
