@@ -22,6 +22,7 @@ from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
 from taskdb.spec import StoreSpec
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 # The store each engine made here was made for, by its dialect: shared with the engine's
 # execution_options() copies and kept across dispose(), which replaces the pool.
@@ -212,6 +213,9 @@ def configure_sqlite_connection(
             enable_wal(connection)
         # With WAL this is still safe against application crashes, and skips most fsyncs.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # A busy file's WAL can grow by tens of MiB between checkpoints; SQLite keeps that
+        # size forever unless told to truncate it back after a checkpoint.
+        cursor.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
         # SQLite leaves foreign keys unenforced per connection unless asked (the seed forgot).
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:

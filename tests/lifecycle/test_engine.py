@@ -7,13 +7,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from taskdb.engine import BUSY_TIMEOUT_MS, READ_ONLY, create_engine
+from taskdb.engine import BUSY_TIMEOUT_MS, READ_ONLY, WAL_SIZE_LIMIT_BYTES, create_engine
 from taskdb.spec import CROWD
 from tests.support.engines import Target
 
 
 def _pragmas(connection: sa.Connection) -> dict[str, object]:
-    names = ("foreign_keys", "journal_mode", "busy_timeout", "synchronous")
+    names = ("foreign_keys", "journal_mode", "busy_timeout", "synchronous", "journal_size_limit")
     return {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names}
 
 
@@ -33,6 +33,7 @@ def test_every_pooled_connection_gets_the_pragmas(sqlite_target: Target) -> None
         "journal_mode": "wal",
         "busy_timeout": BUSY_TIMEOUT_MS,
         "synchronous": 1,  # NORMAL
+        "journal_size_limit": WAL_SIZE_LIMIT_BYTES,
     }
     assert seen == [expected] * 3
 
