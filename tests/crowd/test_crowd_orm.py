@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import InvalidRequestError
@@ -157,3 +159,80 @@ def test_every_foreign_key_has_a_relationship() -> None:
         }
         keys = {fk.parent.name for fk in table.foreign_keys}
         assert keys <= covered, f"{table.name}: {sorted(keys - covered)} have no relationship"
+
+
+# (what the repository call does, what the session does, words both messages must share)
+SAME_RULES = [
+    (
+        lambda store: store.projects.new("NO_PROJECT"),
+        lambda session: session.add(Project(project_name="NO_PROJECT")),
+        "is reserved for tasks without a project",
+    ),
+    (
+        lambda store: store.workers.new("", "mock"),
+        lambda session: session.add(Worker(worker_name="", provider_type="mock")),
+        "a name may not be empty",
+    ),
+    (
+        lambda store: store.requesters.new("r", "prolific"),
+        lambda session: session.add(Requester(requester_name="r", provider_type="prolific")),
+        "unknown provider type 'prolific'",
+    ),
+    (
+        lambda store: store.tasks.new("t", "mock", 2**40),
+        lambda session: session.add(Task(task_name="t", task_type="mock", project_id=2**40)),
+        "an id lies between 0 and",
+    ),
+    (
+        lambda store: store.workers.new("nul\x00", "mock"),
+        lambda session: session.add(Worker(worker_name="nul\x00", provider_type="mock")),
+        "NUL",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("repository_call", "session_write", "shared"),
+    SAME_RULES,
+    ids=["reserved", "empty", "provider", "id-range", "nul"],
+)
+def test_the_same_bad_input_fails_the_same_way_through_both_paths(
+    crowd_url: str, repository_call: Any, session_write: Any, shared: str
+) -> None:
+    with CrowdStore(crowd_url) as store:
+        with pytest.raises(InvalidEntry) as through_repository:
+            repository_call(store)
+        with pytest.raises(InvalidEntry) as through_session, store.session() as session:
+            session_write(session)
+        assert shared in str(through_repository.value)
+        assert shared in str(through_session.value)
+        assert store.projects.find() == [] and store.workers.find() == []
+
+
+def test_a_status_change_through_a_session_obeys_the_status_rules(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.session() as session:
+            unit = _graph(session, "st")
+            session.flush()
+            unit_id = unit.unit_id
+        with pytest.raises(InvalidEntry, match="not a unit status"), store.session() as session:
+            unit = session.get_one(Unit, unit_id)
+            unit.status = "craeted"
+        assert store.units.get(unit_id).status == "assigned"
+        with store.session() as session:
+            session.get_one(Unit, unit_id).status = "completed"
+        assert store.units.get(unit_id).status == "completed"
+
+
+def test_every_crowd_table_is_checked_on_the_session_path() -> None:
+    from taskdb.crowd.session_rules import checked_tables
+
+    assert set(checked_tables()) == set(CrowdBase.metadata.tables)
+
+
+def test_values_are_stored_as_the_repositories_store_them(crowd_url: str) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.session() as session:
+            session.add(Task(task_name="typed", task_type=7))  # the seed's callers pass ints
+        (task,) = store.tasks.find(task_name="typed")
+        assert task.task_type == "7"

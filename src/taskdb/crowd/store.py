@@ -24,6 +24,7 @@ from taskdb.crowd.repositories import (
     UnitRepository,
     WorkerRepository,
 )
+from taskdb.crowd.session_rules import enforce
 from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
 from taskdb.engine import public_url
 from taskdb.errors import translated
@@ -94,6 +95,7 @@ class CrowdRepositories:
         ``work.session()`` shares the unit of work's transaction.
         """
         with translated("in a crowd session"), self._runner.session() as session:
+            enforce(session, self.providers)
             yield session
 
 
