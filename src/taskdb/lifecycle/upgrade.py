@@ -8,8 +8,10 @@ step is logged under the ``taskdb`` logger.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine
 
 from taskdb.engine import Database
@@ -53,23 +55,28 @@ def upgrade_database(database: Database, revision: str = "head") -> DatabaseStat
 
 def downgrade(engine: Engine, spec: StoreSpec, revision: str) -> DatabaseStatus:
     """Take a database back to ``revision`` (``base`` removes the store's tables)."""
-    database = Database.of(engine, spec)
-    with migration_lock(database):
-        refuse_unusable(status_of(database), spec, database.backend.embedded)
-        log.info("downgrading the %s database at %s to %s", spec.name, database.url, revision)
-        with translated(f"downgrading the {spec.name} database"), engine.connect() as c:
-            command.downgrade(alembic_config(spec, connection=c), revision)
-        return status_of(database)
+    return _alembic_step(engine, spec, "downgrading", command.downgrade, revision)
 
 
 def stamp(engine: Engine, spec: StoreSpec, revision: str) -> DatabaseStatus:
     """Record ``revision`` in the version table without running any migration."""
+    return _alembic_step(engine, spec, "stamping", command.stamp, revision)
+
+
+def _alembic_step(
+    engine: Engine,
+    spec: StoreSpec,
+    doing: str,
+    step: Callable[[Config, str], object],
+    revision: str,
+) -> DatabaseStatus:
+    """Run one Alembic command on a usable database, under the migration lock."""
     database = Database.of(engine, spec)
     with migration_lock(database):
         refuse_unusable(status_of(database), spec, database.backend.embedded)
-        log.info("stamping the %s database at %s as %s", spec.name, database.url, revision)
-        with translated(f"stamping the {spec.name} database"), engine.connect() as c:
-            command.stamp(alembic_config(spec, connection=c), revision)
+        log.info("%s the %s database at %s to %s", doing, spec.name, database.url, revision)
+        with translated(f"{doing} the {spec.name} database"), engine.connect() as c:
+            step(alembic_config(spec, connection=c), revision)
         return status_of(database)
 
 
