@@ -24,6 +24,7 @@ from taskdb.crowd.models import (
     Worker,
 )
 from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry
+from taskdb.spec import CROWD
 
 
 def _graph(session: sa.orm.Session, tag: str) -> Unit:
@@ -236,3 +237,17 @@ def test_values_are_stored_as_the_repositories_store_them(crowd_url: str) -> Non
             session.add(Task(task_name="typed", task_type=7))  # the seed's callers pass ints
         (task,) = store.tasks.find(task_name="typed")
         assert task.task_type == "7"
+
+
+def test_a_session_on_sqlite_writes_under_begin_immediate(sqlite_target: Any) -> None:
+    import sqlite3
+
+    url = sqlite_target.migrated_url(CROWD)
+    with CrowdStore(url) as store, store.session() as session:
+        session.execute(sa.select(Project)).all()  # the session's transaction has begun
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
