@@ -89,3 +89,34 @@ def test_check_finds_a_corrupt_page_a_status_read_does_not_touch(
 
     assert code == EXIT_FAILED
     assert "is damaged (PRAGMA quick_check" in capsys.readouterr().err
+
+
+def test_a_damaged_file_behind_head_is_refused_before_its_backup_and_upgrade(
+    tmp_path: Path,
+) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    engine = create_engine(f"sqlite:///{path}", CROWD)
+    try:
+        from taskdb.lifecycle import downgrade
+
+        downgrade(engine, CROWD, "crowd_0001")
+    finally:
+        engine.dispose()
+    for backup in tmp_path.glob("*.bak"):
+        backup.unlink()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = connection.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'workers'"
+    ).fetchone()
+    (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page_size : root * page_size] = b"\x07" * page_size
+    path.write_bytes(bytes(data))
+    before = (_digest(path), sorted(p.name for p in tmp_path.iterdir()))
+
+    with pytest.raises(DamagedDatabase, match="quick_check"):
+        open_engine(CROWD, f"sqlite:///{path}")
+
+    assert (_digest(path), sorted(p.name for p in tmp_path.iterdir())) == before

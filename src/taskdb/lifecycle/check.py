@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from taskdb.backends import backend_for
 from taskdb.driver_errors import reports_damage
-from taskdb.engine import database_file
+from taskdb.engine import Database, database_file
 from taskdb.errors import translated
 from taskdb.files import damaged
 from taskdb.lifecycle.adopt import expected_sqlite_shape
@@ -42,6 +42,14 @@ def drift(engine: Engine, spec: StoreSpec, status: DatabaseStatus) -> list[str]:
                 for name, table, _ in comparison.missing_indexes
             )
     return problems
+
+
+def verify_pages(database: Database) -> None:
+    """Refuse a damaged SQLite file (``PRAGMA quick_check``) before taskdb changes it."""
+    if database.file is None or not database.file.exists():
+        return
+    with translated("checking the file"), database.engine.connect() as connection:
+        _quick_check(connection, database.file)
 
 
 def _quick_check(connection: Connection, file: Path) -> None:

@@ -18,6 +18,7 @@ from taskdb.engine import Database
 from taskdb.errors import InvalidEntry, translated
 from taskdb.lifecycle.adopt import adopt_locked
 from taskdb.lifecycle.backup import backup_sqlite
+from taskdb.lifecycle.check import verify_pages
 from taskdb.lifecycle.history import alembic_config, is_older
 from taskdb.lifecycle.lock import migration_lock
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
@@ -43,6 +44,9 @@ def upgrade_database(database: Database, revision: str = "head") -> DatabaseStat
                 f"{revision} is older than the database's {status.revision}: upgrade never "
                 f"goes back; run `taskdb downgrade {revision} --store {spec.name} --yes`"
             )
+        if status.state in (State.LEGACY, State.BEHIND):
+            # Every page read once before a backup and a migration build on the file.
+            verify_pages(database)
         if status.state is State.LEGACY:
             adopt_locked(database)
         elif status.state is State.BEHIND and status.revision is not None:
