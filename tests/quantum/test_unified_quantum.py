@@ -42,7 +42,10 @@ def unified_quantum(tmp_path_factory: pytest.TempPathFactory, worker_id: str) ->
 
 def _folder(folder: Path) -> dict[str, str]:
     """Every file in ``folder`` with its sha256: any write or new sibling shows."""
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()}
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+        for path in folder.iterdir()
+    }
 
 
 def test_a_taskdb_file_unified_quantum_migrated_is_refused_unchanged(
