@@ -4,14 +4,16 @@ The version row says which revision a database is at; another program can change
 schema under it (UnifiedQuantum's TaskStore runs its own migrations on a quantum file
 it opens: new tables, a new column, user_version 5). The classifier compares the
 layout a database claims with the one it has, on every open, so it stays cheap:
-names only, read with one query (:meth:`Backend.table_columns`). The exact shape
-(types, keys, indexes) is ``taskdb check``'s business.
+names only (:meth:`Backend.table_columns`: one catalog query on a server; on SQLite
+one read of ``sqlite_master``, plus ``pragma_table_info`` for a schema not seen before
+in the process). The exact shape (types, keys, indexes) is ``taskdb check``'s business.
 
-What a revision should hold: at head, the models say it (no work at all); a database
-that differs from them, or claims an older revision, is compared with that revision
-built in an in-memory SQLite database, once per process. That build runs the scripts
-without Alembic's environment, because the classifier also runs inside the shell's
-``alembic`` (whose environment is not reentrant).
+What a revision should hold: at head, the models say it (no work at all; a test keeps
+them equal to the head revision's build); a database that differs from them, or claims
+an older revision, is compared with that revision built in an in-memory SQLite
+database, once per process. That build runs the scripts without Alembic's environment
+(``alembic.command``), because the classifier also runs inside the shell's ``alembic``,
+whose environment is not reentrant.
 
 On SQLite the file is the store's alone: a table that is not the revision's is a
 change. A server database may hold other applications' tables, so only the store's
