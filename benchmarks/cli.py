@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import crowd, dataset, quantum, report
+from benchmarks import crowd, dataset, opening, quantum, report
 from benchmarks.backends import ENGINES, Backend, Raw
 from benchmarks.timing import Result, Workload, measure
 from taskdb.crowd import CrowdStore
@@ -142,6 +142,13 @@ def _quantum(backend: Backend, repeat: int) -> dict[str, Any]:
     return {"operations": _as_json(results)}
 
 
+def _open(backend: Backend, repeat: int) -> dict[str, Any]:
+    crowd_url = backend.migrated_url(CROWD, "crowd_open")
+    quantum_url = backend.migrated_url(QUANTUM, "quantum_open")
+    workloads = opening.open_workloads(crowd_url, quantum_url)
+    return {"operations": _as_json(_run(workloads, repeat, f"{backend.name} open"))}
+
+
 def _machine() -> dict[str, Any]:
     import sqlite3
 
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 "version": backend.version(),
                 "crowd": _crowd(backend, sizes, args.repeat),
                 "quantum": _quantum(backend, args.repeat),
+                "open": _open(backend, args.repeat),
             }
         finally:
             backend.cleanup()

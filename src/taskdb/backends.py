@@ -2,19 +2,30 @@
 
 taskdb runs one code path on SQLite, PostgreSQL and MySQL/MariaDB. Where the
 engines genuinely differ (connect arguments and timeouts, how a read runs, the
-upsert clause, what orders rows as inserted, the migration lock, sequences), the
-difference is a method or attribute of one :class:`Backend` here; the rest of
-the library asks :func:`backend_for` and never tests a dialect name itself.
+upsert clause, what orders rows as inserted, the migration lock, sequences, where
+table and column names are listed), the difference is a method or attribute of one
+:class:`Backend` here; the rest of the library asks :func:`backend_for` and never
+tests a dialect name itself.
 Revisions keep their own frozen copies of what they need.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, Insert, Integer, String, Table, Text, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -121,6 +132,25 @@ class Backend:
         """After rows were copied with explicit ids, make new ids continue after them."""
         # SQLite's AUTOINCREMENT and MySQL's AUTO_INCREMENT follow explicit ids by themselves.
 
+    def table_columns(
+        self, connection: Connection, tables: Collection[str] | None = None
+    ) -> dict[str, frozenset[str]]:
+        """Each table of the default schema, or each of ``tables`` that exists: its columns.
+
+        One query, cheap enough for every open: names only, no types or constraints.
+        """
+        sql = self._table_columns_sql(named=tables is not None)
+        if tables is None:
+            rows = connection.execute(text(sql)).all()
+        else:
+            statement = text(sql).bindparams(bindparam("names", expanding=True))
+            rows = connection.execute(statement, {"names": list(tables)}).all()
+        return _grouped((str(table), str(column)) for table, column in rows)
+
+    def _table_columns_sql(self, *, named: bool) -> str:
+        """(table, column) rows; ``named``: only the tables in the expanding ``:names``."""
+        raise NotImplementedError(f"{self.family} reads its tables another way")
+
 
 class SQLiteBackend(Backend):
     family = "sqlite"
@@ -135,6 +165,26 @@ class SQLiteBackend(Backend):
         # The driver's own transaction handling is off; taskdb's engine emits BEGIN itself.
         return {"isolation_level": None}
 
+    def table_columns(
+        self, connection: Connection, tables: Collection[str] | None = None
+    ) -> dict[str, frozenset[str]]:
+        # A table's columns follow from its CREATE statement, so the statements (one read of
+        # sqlite_master) key a cache: a schema seen before costs no pragma_table_info.
+        statements = frozenset(
+            (str(name), str(sql)) for name, sql in connection.exec_driver_sql(_SQLITE_STATEMENTS)
+        )
+        found = _SQLITE_COLUMNS.get(statements)
+        if found is None:
+            # Statements and columns from one query, so the cached pair is consistent.
+            rows = connection.exec_driver_sql(_SQLITE_COLUMNS_READ).all()
+            found = _grouped((str(name), str(column)) for name, _, column in rows)
+            if len(_SQLITE_COLUMNS) >= _SQLITE_COLUMNS_KEPT:
+                _SQLITE_COLUMNS.clear()
+            _SQLITE_COLUMNS[frozenset((str(name), str(sql)) for name, sql, _ in rows)] = found
+        if tables is None:
+            return dict(found)
+        return {table: found[table] for table in tables if table in found}
+
 
 class PostgreSQLBackend(Backend):
     family = "postgresql"
@@ -143,6 +193,16 @@ class PostgreSQLBackend(Backend):
     # Servers have no rowid: revision quantum_0002 gives text-keyed tables this counter.
     insertion_order = "insert_seq"
     reads_after_a_failed_statement = False
+
+    def _table_columns_sql(self, *, named: bool) -> str:
+        # The catalog: several times cheaper than information_schema; tables, no views.
+        return (
+            "SELECT c.relname, a.attname FROM pg_catalog.pg_class AS c"
+            " JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"
+            " AND a.attnum > 0 AND NOT a.attisdropped"
+            + (" AND c.relname IN :names" if named else "")
+        )
 
     def connect_args(self) -> dict[str, Any]:
         # Sessions in UTC so CURRENT_TIMESTAMP defaults match SQLite's UTC text.
@@ -230,6 +290,17 @@ class MySQLBackend(Backend):
 
     # No autocommit for reads: PyMySQL spends more round trips switching it than it saves.
 
+    def _table_columns_sql(self, *, named: bool) -> str:
+        # information_schema.columns lists views too. A name given is a table's (tables and
+        # views share one namespace), so only the read of every table leaves views out.
+        schema = "table_schema = DATABASE()"
+        views = f"SELECT table_name FROM information_schema.views WHERE {schema}"
+        which = "table_name IN :names" if named else f"table_name NOT IN ({views})"
+        return (
+            "SELECT table_name, column_name FROM information_schema.columns"
+            f" WHERE {schema} AND {which}"
+        )
+
     def upsert(self, table: Table, keys: Sequence[str], updated: Sequence[str]) -> Insert:
         statement = mysql.insert(table)
         return statement.on_duplicate_key_update(
@@ -265,6 +336,25 @@ def _refused_arguments(dialect: Dialect, error: Exception) -> InvalidEntry:
         f"the {dialect.driver} driver refused its connect arguments ({str(error).strip()}); "
         "check the URL's query and connect_args in the engine options"
     )
+
+
+# Every table SQLite keeps for an application (sqlite_sequence, sqlite_stat1 are its own).
+_APPLICATION_TABLES = "m.type = 'table' AND m.name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+_SQLITE_STATEMENTS = f"SELECT m.name, m.sql FROM sqlite_master AS m WHERE {_APPLICATION_TABLES}"
+_SQLITE_COLUMNS_READ = (
+    "SELECT m.name, m.sql, p.name FROM sqlite_master AS m"
+    f" JOIN pragma_table_info(m.name) AS p WHERE {_APPLICATION_TABLES}"
+)
+# Column names by the CREATE statements they follow from; a few schemas per process.
+_SQLITE_COLUMNS: dict[frozenset[tuple[str, str]], dict[str, frozenset[str]]] = {}
+_SQLITE_COLUMNS_KEPT = 32
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    grouped: dict[str, set[str]] = {}
+    for table, column in pairs:
+        grouped.setdefault(table, set()).add(column)
+    return {table: frozenset(columns) for table, columns in grouped.items()}
 
 
 def _lock_number(key: str) -> int:

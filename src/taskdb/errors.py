@@ -100,7 +100,12 @@ class DamagedDatabase(DatabaseMismatch):
 
 
 class SchemaMismatch(DatabaseMismatch):
-    """A database made by the seed code differs from the schema taskdb expects."""
+    """The schema is not the one taskdb expects; nothing was written.
+
+    A seed-made file unlike the baseline, or a database whose tables, columns or
+    user_version are not its revision's: another program (UnifiedQuantum's own
+    migrations, say) changed it.
+    """
 
 
 def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:

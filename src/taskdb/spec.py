@@ -30,6 +30,12 @@ class StoreSpec:
     # path below the home directory where the seed kept it.
     default_file: str
     default_under_home: bool = False
+    # PRAGMA user_version of the store's SQLite files at head (quantum: the seed's schema
+    # version, so the seed still opens them). Another value means another program's own
+    # migrations ran on the file.
+    user_version: int = 0
+    # The program whose files the store took over; it may still open them.
+    seed_program: str = ""
 
     @property
     def script_location(self) -> str:
@@ -86,6 +92,7 @@ CROWD = StoreSpec(
     alembic_section="alembic",
     base="taskdb.crowd.models:CrowdBase",
     default_file="crowd.sqlite",
+    seed_program="Mephisto",
 )
 
 QUANTUM = StoreSpec(
@@ -98,6 +105,9 @@ QUANTUM = StoreSpec(
     # The seed's TaskStore cache, so TaskStore() and the shell find existing caches.
     default_file=".uniqc/cache/tasks.sqlite",
     default_under_home=True,
+    # UnifiedQuantum's schema version 1: its TaskStore runs its own migrations above that.
+    user_version=1,
+    seed_program="UnifiedQuantum",
 )
 
 STORES = {spec.name: spec for spec in (CROWD, QUANTUM)}

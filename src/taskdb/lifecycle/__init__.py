@@ -1,8 +1,9 @@
 """From a URL to a usable database: status, open, upgrade, adopt, lock, check, and env.py's body.
 
 The modules, in the order a call meets them: ``history`` (the Alembic scripts),
-``status`` (the one classifier), ``lock``, ``backup``, ``adopt``, ``upgrade``,
-``open``, ``check``; ``env`` is the body of every ``migrations/*/env.py``.
+``status`` (the one classifier) and ``layout`` (what a revision's tables, columns
+and user_version are, checked on every open), ``lock``, ``backup``, ``adopt``,
+``upgrade``, ``open``, ``check``; ``env`` is the body of every ``migrations/*/env.py``.
 """
 
 from taskdb.lifecycle.check import drift

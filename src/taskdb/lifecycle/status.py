@@ -1,4 +1,4 @@
-"""The one classifier of a database: fresh, current, behind, ahead, legacy or foreign.
+"""The one classifier of a database: fresh, current, behind, ahead, legacy, foreign or mismatch.
 
 Used by every path that opens a database: the stores, the ``taskdb`` command and
 the Alembic environment behind the shell's ``alembic``.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from taskdb.backends import READ_ONLY, backend_for
@@ -19,6 +19,7 @@ from taskdb.engine import Database, public_url
 from taskdb.errors import DatabaseError, DatabaseTooNew, ForeignDatabase, SchemaMismatch, translated
 from taskdb.files import carries_tag, damaged
 from taskdb.lifecycle.history import head_revision, is_known
+from taskdb.lifecycle.layout import Layout, layout_changes, likely_writer
 from taskdb.spec import StoreSpec
 
 
@@ -29,6 +30,14 @@ class State(StrEnum):
     AHEAD = "ahead"  # at a revision this taskdb does not know: written by a newer taskdb
     LEGACY = "legacy"  # made by the seed code: tables present, no version table
     FOREIGN = "foreign"  # another application's file, or not SQLite at all
+    # At a revision this taskdb knows, but its tables, columns or SQLite user_version are
+    # not that revision's: another program changed the schema (UnifiedQuantum migrates
+    # quantum files it opens).
+    MISMATCH = "mismatch"
+
+
+# States no command of this taskdb can use or bring to head.
+REFUSED = frozenset({State.FOREIGN, State.AHEAD, State.MISMATCH})
 
 
 @dataclass(frozen=True)
@@ -75,15 +84,25 @@ def classify(connection: Connection, spec: StoreSpec) -> DatabaseStatus:
     """The state of the database behind ``connection``, read without writing."""
     url = public_url(connection.engine)
     head = head_revision(spec)
-    embedded = backend_for(connection).embedded
-    application_id = (
-        int(connection.exec_driver_sql("PRAGMA application_id").scalar_one()) if embedded else None
-    )
+    backend = backend_for(connection)
+    embedded = backend.embedded
+    application_id: int | None = None
+    user_version: int | None = None
+    if embedded:
+        header = connection.exec_driver_sql(
+            "SELECT a.application_id, u.user_version"
+            " FROM pragma_application_id() AS a, pragma_user_version() AS u"
+        ).one()
+        application_id, user_version = int(header[0]), int(header[1])
 
     def status(state: State, revision: str | None = None, detail: str = "") -> DatabaseStatus:
         return DatabaseStatus(spec.name, url, state, revision, head, application_id, detail)
 
-    tables = set(inspect(connection).get_table_names())
+    # On SQLite every table (what else the file holds matters); on a server, the store's.
+    found = Layout(
+        backend.table_columns(connection, None if embedded else _own_tables(spec)), user_version
+    )
+    tables = set(found.tables)
     if spec.version_table in tables:
         revisions = MigrationContext.configure(
             connection, opts={"version_table": spec.version_table}
@@ -93,10 +112,19 @@ def classify(connection: Connection, spec: StoreSpec) -> DatabaseStatus:
         revision = revisions[0]
         if not is_known(spec, revision):
             return status(State.AHEAD, revision, f"revision {revision} is unknown to this taskdb")
+        changes = layout_changes(spec, revision, found)
+        if changes:
+            return status(
+                State.MISMATCH,
+                revision,
+                f"{url} is at revision {revision} of the {spec.name} store, but its schema is "
+                f"not that revision's: {'; '.join(changes)}. Likely changed by "
+                f"{likely_writer(spec, found)}. taskdb refuses it and left it untouched",
+            )
         return status(State.CURRENT if revision == head else State.BEHIND, revision)
     if tables & set(spec.tables):
         return status(State.LEGACY, detail="tables of the seed code, no version table")
-    if embedded and tables - {"sqlite_sequence"}:
+    if embedded and tables:
         others = ", ".join(sorted(tables))
         return status(
             State.FOREIGN,
@@ -106,8 +134,14 @@ def classify(connection: Connection, spec: StoreSpec) -> DatabaseStatus:
     return status(State.FRESH)
 
 
+def _own_tables(spec: StoreSpec) -> tuple[str, ...]:
+    return (*spec.tables, spec.version_table)
+
+
 def refuse_unusable(status: DatabaseStatus, spec: StoreSpec, embedded: bool) -> None:
     """Raise for a database no command of this taskdb can bring to head."""
+    if status.state is State.MISMATCH:
+        raise SchemaMismatch(status.detail)
     if status.state is State.FOREIGN:
         raise ForeignDatabase(
             status.detail or f"{status.url} does not belong to the {spec.name} store"

@@ -33,7 +33,7 @@ DB_FILENAME: str = "tasks.sqlite"
 # The seed's "UNIC" header tag, stamped on every SQLite file and checked on every open.
 APPLICATION_ID: int = QUANTUM.application_id
 # The seed's schema version in the SQLite header; taskdb's own revision is in its version table.
-CURRENT_SCHEMA_VERSION: int = 1
+CURRENT_SCHEMA_VERSION: int = QUANTUM.user_version
 
 _IMPORTED_DEFAULT_CACHE_DIR = DEFAULT_CACHE_DIR
 

@@ -2,7 +2,8 @@
 
 Exit codes:
   0  success (status/current: the database is current; check: no difference)
-  1  refused or failed: foreign or too-new database, schema mismatch, database error
+  1  refused or failed: foreign or too-new database, schema mismatch (status: mismatch,
+     another program changed the schema), database error
   2  bad command line: unknown option, bad or unsupported URL, unknown revision,
      a downgrade without --yes or through `upgrade`
   3  action needed: status found a fresh, behind or legacy database; check found drift
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     def with_json(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    with_json(add("status", cmd_status, "Show fresh/current/behind/ahead/legacy/foreign."))
+    with_json(add("status", cmd_status, "Show fresh/current/behind/ahead/legacy/foreign/mismatch."))
     add("current", cmd_current, "Print the database's revision.")
     with_json(add("history", cmd_history, "List the store's revisions, newest first."))
     upgrade = add("upgrade", cmd_upgrade, "Bring the database to a revision (default head).")

@@ -27,6 +27,7 @@ from taskdb.lifecycle import (
     upgrade,
 )
 from taskdb.lifecycle.history import history
+from taskdb.lifecycle.status import REFUSED
 from taskdb.lifecycle.upgrade import stamp
 from taskdb.spec import STORES, StoreSpec
 
@@ -64,7 +65,7 @@ def _show_status(status: DatabaseStatus, as_json: bool = False) -> None:
 def _exit_for(status: DatabaseStatus) -> int:
     if status.state is State.CURRENT:
         return EXIT_OK
-    if status.state in (State.FOREIGN, State.AHEAD):
+    if status.state in REFUSED:
         return EXIT_FAILED
     return EXIT_ACTION_NEEDED
 
@@ -140,7 +141,7 @@ def cmd_adopt(args: argparse.Namespace, spec: StoreSpec) -> int:
         before = read_status(engine, spec)
         if before.state is not State.LEGACY:
             print(f"{path} is {before.state.value}, not a file made by the seed code")
-            return EXIT_FAILED if before.state in (State.FOREIGN, State.AHEAD) else EXIT_OK
+            return EXIT_FAILED if before.state in REFUSED else EXIT_OK
         status = adopt(engine, spec)
     finally:
         engine.dispose()
@@ -154,7 +155,7 @@ def cmd_check(args: argparse.Namespace, spec: StoreSpec) -> int:
         problems = drift(engine, spec, status) if status.state is State.CURRENT else []
     if args.json:
         print(json.dumps({"status": dataclasses.asdict(status), "drift": problems}, indent=1))
-    if status.state in (State.FOREIGN, State.AHEAD):
+    if status.state in REFUSED:
         if not args.json:
             _show_status(status)
         return EXIT_FAILED
