@@ -147,11 +147,13 @@ def _orm_section(output: dict[str, Any]) -> list[str]:
     first = next(iter(measured.values()))
     command = first.get("command", output["command"])
     date = first.get("date", output["date"])
+    # A section measured apart from the rest of the file says so.
+    apart = " (a run of its own, not the one above)" if "command" in first else ""
     lines = [
         "",
         "## ORM cookbook (docs/orm.md)",
         "",
-        f"Measured by `{command}` ({date}), on the cookbook data set",
+        f"Measured by `{command}`{apart}, {date}, on the cookbook data set",
         f"(`tests/support/cookbook_data.py`): {first['units']:,} units in "
         f"{first['task_runs']} task runs, {first['workers']:,} workers, "
         f"{first['agents']:,} agents, {first['quantum_tasks']:,} quantum tasks.",
