@@ -71,7 +71,6 @@ SEED = 15
 class CookbookData:
     """The rows of each table, in insertion order, with their ids."""
 
-    units_asked: int
     crowd: dict[str, list[Row]] = field(default_factory=dict)
     quantum: list[Row] = field(default_factory=list)
 
@@ -85,7 +84,7 @@ class CookbookData:
 
 def generate(units: int = 600, quantum_tasks: int = 300) -> CookbookData:
     """The data set for about ``units`` units and exactly ``quantum_tasks`` quantum tasks."""
-    data = CookbookData(units)
+    data = CookbookData()
     _crowd(data.crowd, units)
     data.quantum.extend(_quantum(quantum_tasks))
     return data
