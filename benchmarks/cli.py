@@ -1,5 +1,8 @@
 """``python -m benchmarks``: run every workload on every engine, write JSON and RESULTS.md.
 
+The crowd finders run at every size; the point operations, the quantum store and the
+ORM cookbook (docs/orm.md, against the repository calls) at the smallest.
+
     python -m benchmarks                                  # sizes 10k and 100k, all engines
     python -m benchmarks --sizes 10000,100000,1000000     # add the opt-in 1M size
     python -m benchmarks --engines sqlite --repeat 7      # one engine, fewer samples
@@ -21,12 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import crowd, dataset, opening, quantum, report
+from benchmarks import crowd, dataset, opening, orm, quantum, report
 from benchmarks.backends import ENGINES, Backend, Raw
 from benchmarks.timing import Result, Workload, measure
 from taskdb.crowd import CrowdStore
 from taskdb.quantum import TaskStore
 from taskdb.spec import CROWD, QUANTUM
+from tests.support import cookbook_data
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (10_000, 100_000)
@@ -41,7 +45,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--sizes",
         default=",".join(str(size) for size in DEFAULT_SIZES),
         help="units in the finder databases, comma-separated (default 10000,100000; "
-        "add 1000000 to check the 1M growth aim: a few more minutes per engine)",
+        "add 1000000 to check the 1M growth aim: a few more minutes per engine); "
+        "the ORM cookbook's data set has as many units as the smallest",
     )
     parser.add_argument(
         "--engines",
@@ -149,6 +154,32 @@ def _open(backend: Backend, repeat: int) -> dict[str, Any]:
     return {"operations": _as_json(_run(workloads, repeat, f"{backend.name} open"))}
 
 
+def _orm(backend: Backend, size: int, repeat: int) -> dict[str, Any]:
+    """The ORM cookbook against the repositories, on the cookbook data set at ``size`` units."""
+    data = cookbook_data.generate(units=size, quantum_tasks=quantum.PRELOADED)
+    store = CrowdStore(backend.migrated_url(CROWD, f"cookbook{size}"))
+    tasks = TaskStore(url=backend.migrated_url(QUANTUM, "cookbook_q"))
+    try:
+        started = time.perf_counter()
+        cookbook_data.load_crowd(store.engine, data)
+        cookbook_data.load_quantum(tasks.engine, data)
+        seconds = round(time.perf_counter() - started, 1)
+        print(f"[{backend.name}] loaded the cookbook data set in {seconds} s", flush=True)
+        results = _run(orm.workloads(store, tasks, data), repeat, f"{backend.name} orm")
+    finally:
+        store.close()
+        tasks.close()
+    return {
+        "units": len(data.rows("units")),
+        "task_runs": len(data.rows("task_runs")),
+        "workers": len(data.rows("workers")),
+        "agents": len(data.rows("agents")),
+        "quantum_tasks": len(data.quantum),
+        "load_seconds": seconds,
+        "questions": _as_json(results),
+    }
+
+
 def _machine() -> dict[str, Any]:
     import sqlite3
 
@@ -206,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 "crowd": _crowd(backend, sizes, args.repeat),
                 "quantum": _quantum(backend, args.repeat),
                 "open": _open(backend, args.repeat),
+                "orm": _orm(backend, sizes[0], args.repeat),
             }
         finally:
             backend.cleanup()

@@ -126,8 +126,63 @@ def render(output: dict[str, Any]) -> str:
             "",
             *_growth(engine["crowd"]["finders"]),
         ]
+    lines += _orm_section(output)
     lines += ["", "## Missed aims: why, and what would close them", "", *NOTES, ""]
     return "\n".join(lines)
+
+
+def _orm_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| question | ORM µs/op | repositories µs/op | ORM / repositories | rows "
+        "| repository calls |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['name']} | {_us(row['taskdb_us'])} | {_us(row['baseline_us'])} | "
+            f"{row['ratio']:.2f}x | {row['rows_per_op']:,} | {row['note']} |"
+        )
+    return lines
+
+
+def _orm_section(output: dict[str, Any]) -> list[str]:
+    """The ORM cookbook against the repository calls, one table per engine (if measured)."""
+    measured = {
+        name: engine["orm"] for name, engine in output["engines"].items() if "orm" in engine
+    }
+    if not measured:
+        return []
+    first = next(iter(measured.values()))
+    command = first.get("command", output["command"])
+    date = first.get("date", output["date"])
+    # A section measured apart from the rest of the file says so.
+    apart = " (a run of its own, not the one above)" if "command" in first else ""
+    lines = [
+        "",
+        "## ORM cookbook (docs/orm.md)",
+        "",
+        f"Measured by `{command}`{apart}, {date}, on the cookbook data set",
+        f"(`tests/support/cookbook_data.py`): {first['units']:,} units in "
+        f"{first['task_runs']} task runs, {first['workers']:,} workers, "
+        f"{first['agents']:,} agents, {first['quantum_tasks']:,} quantum tasks.",
+        "",
+        *ORM_HOW,
+    ]
+    for name, orm in measured.items():
+        lines += ["", f"{name} (loaded in {orm['load_seconds']} s):", ""]
+        lines += _orm_table(orm["questions"])
+    return lines
+
+
+ORM_HOW = [
+    "- ORM: a whole `with store.session() as session:` block around the cookbook function",
+    "  (a `Session` on the quantum store's engine), so the transaction is in the cost; on",
+    "  SQLite that is also `BEGIN IMMEDIATE`, which the repositories' reads do without.",
+    "- Repositories: the calls named in the last column, with the Python that puts their",
+    "  records together (counts, averages, matching by id, slicing). Both sides' answers",
+    "  are checked to be the same before timing. Ratio below 1: the ORM query is faster.",
+    "- No aim: the figures say when a question is worth a query of its own.",
+]
 
 
 HOW = [
