@@ -34,10 +34,13 @@ TERMINAL_STATUSES: tuple[str, ...] = ("success", "failed", "cancelled")
 
 KNOWN_STATUSES: tuple[str, ...] = tuple(status.value for status in TaskStatus)
 
-# shots is an INTEGER column: 32 bits on PostgreSQL and MariaDB, so on every engine alike.
-MAX_SHOTS = 2**31 - 1
-# LIMIT takes a signed 64-bit number on every engine.
-MAX_LIMIT = 2**63 - 1
+# A signed 64-bit integer: what the seed's SQLite INTEGER held (shots, task ids it turned
+# into text, LIMIT); shots is BIGINT on the servers since quantum_0003.
+MIN_INT64 = -(2**63)
+MAX_INT64 = 2**63 - 1
+MIN_SHOTS = MIN_INT64
+MAX_SHOTS = MAX_INT64
+MAX_LIMIT = MAX_INT64
 
 
 def _now() -> str:
@@ -52,7 +55,7 @@ class TaskInfo(BaseModel):
         backend: Backend the task was submitted to (non-empty).
         status: A ``TaskStatus`` or its value; other non-empty strings are kept as given.
         result: Task result, any JSON value (the seed documents a dict), or None.
-        shots: Number of shots requested (an ``int``).
+        shots: Number of shots requested (an ``int``, signed 64-bit).
         submit_time: ISO timestamp of submission; the first save's value is kept.
         update_time: ISO timestamp of the last save, stamped by ``TaskStore.save``.
         metadata: Additional JSON-able data about the task.
@@ -164,8 +167,10 @@ def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
     if not isinstance(info, TaskInfo):
         raise InvalidEntry(f"save() takes a TaskInfo, got {type(info).__name__}")
     shots = info.shots
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_SHOTS:
-        raise InvalidEntry(f"shots must be an int from 0 to {MAX_SHOTS}, got {shots!r}")
+    if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
+        raise InvalidEntry(
+            f"shots must be an int from {MIN_SHOTS} to {MAX_SHOTS} (64-bit), got {shots!r}"
+        )
     submit_time = info.submit_time
     if not isinstance(submit_time, str) or not submit_time or "\x00" in submit_time:
         raise InvalidEntry(
