@@ -60,7 +60,7 @@ LATER_ADDITIONS = {
             ("qualification_id",),
         ),
     },
-    "quantum": set(),  # quantum_0002 changes only server databases
+    "quantum": set(),  # quantum_0002 and quantum_0003 change only server databases
 }
 
 

@@ -87,7 +87,9 @@ def test_the_model_is_mutable_like_the_dataclass() -> None:
         ({"shots": "1000"}, "shots"),
         ({"shots": True}, "shots"),
         ({"shots": 1.5}, "shots"),
-        ({"task_id": 5}, "task_id"),
+        ({"task_id": 5.0}, "task_id"),
+        ({"task_id": True}, "task_id"),
+        ({"task_id": 2**63}, "task_id"),
         ({"metadata": [1, 2]}, "metadata"),
         ({"colour": "blue"}, "colour"),
     ],
@@ -128,21 +130,30 @@ def test_unknown_status_strings_are_kept_as_given() -> None:
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"task_id": ""}, "task_id"),
-        ({"task_id": "   "}, "task_id"),
-        ({"backend": ""}, "backend"),
+        ({"task_id": "a\x00b"}, "task_id"),
+        ({"task_id": "a\ud800"}, "task_id"),
+        ({"task_id": None}, "task_id"),
+        ({"task_id": 1.5}, "task_id"),
+        ({"task_id": True}, "task_id"),
+        ({"task_id": 2**63}, "task_id"),
         ({"backend": "a\x00b"}, "backend"),
-        ({"status": ""}, "status"),
+        ({"backend": "\udc80"}, "backend"),
+        ({"backend": 5}, "backend"),
+        ({"status": "run\x00"}, "status"),
+        ({"status": "\ud800"}, "status"),
         ({"status": None}, "status"),
         ({"status": 3}, "status"),
         ({"shots": "10"}, "shots"),
         ({"shots": False}, "shots"),
         ({"shots": None}, "shots"),
+        ({"shots": 2**63}, "shots"),
+        ({"shots": -(2**63) - 1}, "shots"),
         ({"result": {"when": object()}}, "result"),
         ({"result": {1, 2}}, "result"),
         ({"metadata": {"bytes": b"x"}}, "metadata"),
-        ({"metadata": "text"}, "metadata"),
-        ({"submit_time": ""}, "submit_time"),
+        ({"metadata": {"lone": "\ud800"}}, "metadata"),
+        ({"submit_time": "\x00"}, "submit_time"),
+        ({"submit_time": None}, "submit_time"),
     ],
 )
 def test_rows_refuse_what_cannot_be_stored(change: dict[str, Any], message: str) -> None:
@@ -155,7 +166,7 @@ def test_rows_refuse_what_cannot_be_stored(change: dict[str, Any], message: str)
 
 def test_status_refusal_names_the_allowed_values() -> None:
     info = TaskInfo(task_id="t", backend="sim")
-    info.status = ""
+    info.status = None  # type: ignore[assignment]
     with pytest.raises(InvalidEntry, match="pending, running, success, failed, cancelled"):
         to_row(info, "now")
 

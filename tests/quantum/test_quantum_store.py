@@ -170,14 +170,15 @@ def test_clear_all_empties_the_store_and_it_stays_usable(store: TaskStore) -> No
 @pytest.mark.parametrize(
     "change",
     [
-        {"task_id": ""},
-        {"backend": ""},
+        {"task_id": None},
+        {"backend": "a\x00b"},  # PostgreSQL cannot store NUL: refused on every engine
+        {"status": "\ud800"},  # not UTF-8: no engine can store it
         {"shots": "100"},
         {"shots": 1.0},
-        {"shots": 2**31},  # past PostgreSQL's and MariaDB's INTEGER: refused on every engine
-        {"shots": 2**63},
-        {"shots": -1},
+        {"shots": 2**63},  # past a signed 64-bit integer: refused on every engine
+        {"shots": -(2**63) - 1},
         {"status": None},
+        {"metadata": {"x": "\udfff"}},
         {"result": {"x": object()}},
         {"metadata": {"x": {1, 2}}},
     ],
@@ -198,15 +199,19 @@ def test_bad_input_writes_nothing(store: TaskStore, change: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     "call",
     [
-        lambda s: s.list(limit=-1),
         lambda s: s.list(limit="three"),
         lambda s: s.list(limit=float("nan")),
         lambda s: s.list(limit=2**70),
+        lambda s: s.list(limit=-(2**70)),
+        lambda s: s.list(limit=True),
         lambda s: s.clear_completed(None),
         lambda s: s.clear_completed("success"),
-        lambda s: s.list(status=""),
-        lambda s: s.count(backend=""),
-        lambda s: s.get(5),
+        lambda s: s.clear_completed(("a\x00",)),
+        lambda s: s.list(status="a\x00"),
+        lambda s: s.count(backend="\ud800"),
+        lambda s: s.get(5.0),
+        lambda s: s.get(True),
+        lambda s: s.get("a\x00b"),
         lambda s: s.delete(None),
         lambda s: s.save({"task_id": "t", "backend": "sim"}),
     ],
@@ -268,6 +273,63 @@ def test_threads_share_one_store(store: TaskStore) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(work, range(4))) == [50, 50, 50, 50]
     assert store.count() == 200
+
+
+def test_empty_strings_are_stored_filtered_and_cleared(store: TaskStore) -> None:
+    store.save(TaskInfo("", "", status="", submit_time=""))
+    store.save(info("blank-status", status="", backend="ibm"))
+    store.save(info("blank-backend", status=TaskStatus.SUCCESS, backend=""))
+    store.save(info("spaces", status=" ", backend=" "))
+    got = store.get("")
+    assert got is not None
+    assert (got.backend, got.status, got.submit_time) == ("", "", "")
+    assert sorted(ids(store.list(status=""))) == ["", "blank-status"]
+    assert sorted(ids(store.list(backend=""))) == ["", "blank-backend"]
+    assert ids(store.list(status="", backend="")) == [""]
+    assert store.count(status="") == 2
+    assert store.count(backend="") == 2
+    assert store.count(status=" ", backend=" ") == 1
+    assert store.clear_completed(("",)) == 2
+    assert sorted(ids(store.list())) == ["blank-backend", "spaces"]
+    assert store.delete("") is False
+
+
+@pytest.mark.parametrize("shots", [2**40, -5, 0, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63)])
+def test_shots_are_64_bit_integers_on_every_engine(store: TaskStore, shots: int) -> None:
+    store.save(info("t1", shots=shots))
+    [row] = raw_rows(store)
+    assert row["shots"] == shots
+    got = store.get("t1")
+    assert got is not None and got.shots == shots
+
+
+def test_integer_task_ids_are_their_text(store: TaskStore) -> None:
+    saved = TaskInfo(123, "sim")
+    assert saved.task_id == "123"
+    store.save(saved)
+    late = info("t")
+    late.task_id = -7  # type: ignore[assignment]  # assignment is not validated; save() is
+    store.save(late)
+    assert sorted(row["task_id"] for row in raw_rows(store)) == ["-7", "123"]
+    for wanted in (123, "123"):
+        got = store.get(wanted)
+        assert got is not None and got.task_id == "123"
+    assert store.get(-7) is not None
+    assert store.get(12) is None
+    assert store.delete(123) is True
+    assert store.delete("123") is False
+    assert store.delete(-7) is True
+
+
+def test_a_negative_limit_means_no_limit(store: TaskStore) -> None:
+    for n in range(4):
+        store.save(info(f"t{n}", submit_time=f"2024-01-0{n + 1}T00:00:00"))
+    everything = ["t3", "t2", "t1", "t0"]
+    assert ids(store.list()) == everything
+    assert ids(store.list(limit=-1)) == everything
+    assert ids(store.list(limit=-(2**63))) == everything
+    assert ids(store.list(limit="-5")) == everything  # type: ignore[arg-type]
+    assert ids(store.list(limit=-1, backend="sim")) == everything
 
 
 def test_limit_accepts_what_the_seeds_int_accepted(store: TaskStore) -> None:

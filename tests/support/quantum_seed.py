@@ -6,9 +6,12 @@ the rows below are what the seed's ``save`` writes for a few telling cases.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,55 @@ def header(path: Path) -> tuple[int, int]:
         application_id = connection.execute("PRAGMA application_id").fetchone()[0]
         user_version = connection.execute("PRAGMA user_version").fetchone()[0]
     return int(application_id), int(user_version)
+
+
+# The seed's save(): its parameters and its upsert, as uniqc.task.store writes them.
+SEED_UPSERT = (
+    "INSERT INTO tasks (task_id, backend, status, shots, submit_time, update_time,"
+    " result_json, metadata_json) VALUES (:task_id, :backend, :status, :shots, :submit_time,"
+    " :update_time, :result_json, :metadata_json) ON CONFLICT(task_id) DO UPDATE SET"
+    " backend = excluded.backend, status = excluded.status, shots = excluded.shots,"
+    " update_time = excluded.update_time, result_json = excluded.result_json,"
+    " metadata_json = excluded.metadata_json"
+)
+
+
+def seed_params(
+    task_id: Any,
+    backend: Any,
+    status: Any = "pending",
+    result: Any = None,
+    shots: Any = 1000,
+    submit_time: Any = None,
+    metadata: Any = None,
+) -> dict[str, Any]:
+    """What the seed's save() binds for a TaskInfo with these fields (its dataclass checked none).
+
+    Status: an enum's value, else ``str()`` of it. Shots: ``int()`` of it. Result: JSON
+    unless None. Metadata: JSON of ``metadata or {}`` keeping non-ASCII. SQLite's column
+    affinity then does the rest (a TEXT column stores 123 as '123').
+    """
+    now = datetime.now().isoformat()
+    return {
+        "task_id": task_id,
+        "backend": backend,
+        "status": status.value if isinstance(status, Enum) else str(status),
+        "shots": int(shots),
+        "submit_time": now if submit_time is None else submit_time,
+        "update_time": now,
+        "result_json": json.dumps(result) if result is not None else None,
+        "metadata_json": json.dumps(metadata or {}, ensure_ascii=False),
+    }
+
+
+def seed_save(path: Path, tasks: Iterable[dict[str, Any]]) -> None:
+    """Save each task (``seed_params`` keyword arguments) as the seed's TaskStore.save does."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        for task in tasks:
+            with connection:
+                connection.execute(SEED_UPSERT, seed_params(**task))
 
 
 class SeedReader:

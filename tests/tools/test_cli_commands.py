@@ -78,7 +78,7 @@ def test_status_current_history_and_check_as_text_and_json(
     assert [r["revision"] for r in revisions] == [head_revision(CROWD), "crowd_0001"]
     assert revisions[0]["is_head"] and revisions[-1]["down_revision"] is None
     code, out, _ = _run(capsys, "history", "--store", "quantum")
-    assert "quantum_0001 -> quantum_0002 (head)" in out
+    assert "quantum_0002 -> quantum_0003 (head)" in out
 
     code, out, _ = _run(capsys, "check", "--url", url, "--json")
     assert code == EXIT_OK

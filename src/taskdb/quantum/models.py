@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, text
+from sqlalchemy import BigInteger, Index, Integer, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from taskdb.schema import SEED_DDL, KeyText, LongText, new_metadata
+
+# 64-bit on every engine: BIGINT on the servers (revision quantum_0003); on SQLite the
+# seed's INTEGER, which already holds 64 bits, so the file keeps the seed's DDL.
+Shots = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class QuantumBase(DeclarativeBase):
@@ -25,7 +29,7 @@ class QuantumTask(QuantumBase):
     task_id: Mapped[str] = mapped_column(primary_key=True)
     backend: Mapped[str]
     status: Mapped[str]
-    shots: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    shots: Mapped[int] = mapped_column(Shots, server_default=text("0"))
     submit_time: Mapped[str]
     update_time: Mapped[str]
     result_json: Mapped[str | None] = mapped_column(LongText)

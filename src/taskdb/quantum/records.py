@@ -34,10 +34,13 @@ TERMINAL_STATUSES: tuple[str, ...] = ("success", "failed", "cancelled")
 
 KNOWN_STATUSES: tuple[str, ...] = tuple(status.value for status in TaskStatus)
 
-# shots is an INTEGER column: 32 bits on PostgreSQL and MariaDB, so on every engine alike.
-MAX_SHOTS = 2**31 - 1
-# LIMIT takes a signed 64-bit number on every engine.
-MAX_LIMIT = 2**63 - 1
+# A signed 64-bit integer: what the seed's SQLite INTEGER held (shots, task ids it turned
+# into text, LIMIT); shots is BIGINT on the servers since quantum_0003.
+MIN_INT64 = -(2**63)
+MAX_INT64 = 2**63 - 1
+MIN_SHOTS = MIN_INT64
+MAX_SHOTS = MAX_INT64
+MAX_LIMIT = MAX_INT64
 
 
 def _now() -> str:
@@ -48,11 +51,12 @@ class TaskInfo(BaseModel):
     """Information about a submitted task.
 
     Attributes:
-        task_id: Unique identifier of the task (non-empty).
-        backend: Backend the task was submitted to (non-empty).
-        status: A ``TaskStatus`` or its value; other non-empty strings are kept as given.
+        task_id: Unique identifier of the task; an ``int`` becomes its text (``123`` ->
+            ``"123"``), as the seed's TEXT column stored it.
+        backend: Backend the task was submitted to.
+        status: A ``TaskStatus`` or its value; other strings are kept as given.
         result: Task result, any JSON value (the seed documents a dict), or None.
-        shots: Number of shots requested (an ``int``).
+        shots: Number of shots requested (an ``int``, signed 64-bit).
         submit_time: ISO timestamp of submission; the first save's value is kept.
         update_time: ISO timestamp of the last save, stamped by ``TaskStore.save``.
         metadata: Additional JSON-able data about the task.
@@ -85,6 +89,12 @@ class TaskInfo(BaseModel):
         except ValidationError as error:
             raise InvalidEntry(f"invalid TaskInfo: {_describe(error)}") from error
 
+    @field_validator("task_id", mode="before")
+    @classmethod
+    def _integer_task_id_is_text(cls, value: Any) -> Any:
+        # The seed's TEXT column stored 123 as "123"; get("123") and get(123) find it.
+        return _int_as_text(value)
+
     @field_validator("metadata", mode="before")
     @classmethod
     def _metadata_none_is_empty(cls, value: Any) -> Any:
@@ -110,14 +120,39 @@ def _describe(error: ValidationError) -> str:
     )
 
 
+def _int_as_text(value: object) -> object:
+    """An int the seed's SQLite could bind (64-bit, not a bool) as the text TEXT affinity made."""
+    if isinstance(value, int) and not isinstance(value, bool) and MIN_INT64 <= value <= MAX_INT64:
+        return str(value)
+    return value
+
+
+def _storable(value: str) -> bool:
+    """Whether every engine stores the text as given; empty strings do.
+
+    NUL is refused (PostgreSQL cannot store it), and so are lone surrogates (not UTF-8:
+    the seed's sqlite3 could not bind them either).
+    """
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_TEXT_RULE = "a string without NUL characters or lone surrogates"
+
+
 def normalize_status(status: object, what: str = "status") -> str:
-    """The stored form of a status: a member's value, or a non-empty string as given."""
+    """The stored form of a status: a member's value, or a string as given (even empty)."""
     if isinstance(status, TaskStatus):
         return status.value
-    if isinstance(status, str) and status.strip() and "\x00" not in status:
+    if isinstance(status, str) and _storable(status):
         return status
     raise InvalidEntry(
-        f"{what} must be a TaskStatus or a non-empty string (known: {', '.join(KNOWN_STATUSES)}),"
+        f"{what} must be a TaskStatus or {_TEXT_RULE} (known: {', '.join(KNOWN_STATUSES)}),"
         f" got {status!r}"
     )
 
@@ -129,34 +164,49 @@ def normalize_statuses(statuses: Iterable[object], what: str) -> list[str]:
 
 
 def check_key(value: object, what: str) -> str:
-    """A task id or backend: a non-empty string without NUL (no engine stores NUL alike)."""
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise InvalidEntry(f"{what} must be a non-empty string, got {value!r}")
+    """A backend, a timestamp: any string the engines store as given, the empty one too."""
+    if not isinstance(value, str) or not _storable(value):
+        raise InvalidEntry(f"{what} must be {_TEXT_RULE}, got {value!r}")
+    return value
+
+
+def check_task_id(value: object, what: str = "task_id") -> str:
+    """A task id as stored: a string, or a 64-bit int as its text (the seed's TEXT affinity)."""
+    value = _int_as_text(value)
+    if not isinstance(value, str) or not _storable(value):
+        raise InvalidEntry(f"{what} must be {_TEXT_RULE} or a 64-bit int, got {value!r}")
     return value
 
 
 def check_limit(limit: object) -> int | None:
-    """None, or what ``int()`` makes of the value (the seed applied ``int(limit)``) if >= 0."""
+    """None for no limit, else what ``int()`` makes of the value (the seed applied ``int(limit)``).
+
+    Negative numbers mean no limit, as SQLite's ``LIMIT -1`` did for the seed.
+    """
     if limit is None:
         return None
     try:
         value = int(cast("SupportsInt | str", limit))
     except (TypeError, ValueError, OverflowError):
-        value = -1
-    if isinstance(limit, bool) or not 0 <= value <= MAX_LIMIT:
+        value = None
+    if isinstance(limit, bool) or value is None or not MIN_INT64 <= value <= MAX_LIMIT:
         raise InvalidEntry(
-            f"limit must be None or a whole number from 0 to {MAX_LIMIT}, got {limit!r}"
+            f"limit must be None or a whole number up to {MAX_LIMIT} (negative: no limit),"
+            f" got {limit!r}"
         )
-    return value
+    return None if value < 0 else value
 
 
 def _json(value: Any, what: str, ensure_ascii: bool) -> str:
     try:
-        return json.dumps(value, ensure_ascii=ensure_ascii)
+        text = json.dumps(value, ensure_ascii=ensure_ascii)
     except (TypeError, ValueError, RecursionError) as error:
         raise InvalidEntry(
             f"{what} must be JSON-serialisable (dict, list, str, ...): {error}"
         ) from error
+    if not _storable(text):  # metadata keeps non-ASCII as is, lone surrogates included
+        raise InvalidEntry(f"{what} holds text that is not valid UTF-8 (a lone surrogate)")
+    return text
 
 
 def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
@@ -164,22 +214,18 @@ def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
     if not isinstance(info, TaskInfo):
         raise InvalidEntry(f"save() takes a TaskInfo, got {type(info).__name__}")
     shots = info.shots
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_SHOTS:
-        raise InvalidEntry(f"shots must be an int from 0 to {MAX_SHOTS}, got {shots!r}")
-    submit_time = info.submit_time
-    if not isinstance(submit_time, str) or not submit_time or "\x00" in submit_time:
+    if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
         raise InvalidEntry(
-            f"submit_time must be a non-empty ISO timestamp string, got {submit_time!r}"
+            f"shots must be an int from {MIN_SHOTS} to {MAX_SHOTS} (64-bit), got {shots!r}"
         )
-    metadata = info.metadata if info.metadata is not None else {}
-    if not isinstance(metadata, dict):
-        raise InvalidEntry(f"metadata must be a dict, got {type(metadata).__name__}")
+    # As the seed: a falsy value is {}; any other JSON value is kept (seed caches hold lists).
+    metadata = info.metadata or {}
     return {
-        "task_id": check_key(info.task_id, "task_id"),
+        "task_id": check_task_id(info.task_id),
         "backend": check_key(info.backend, "backend"),
         "status": normalize_status(info.status),
         "shots": shots,
-        "submit_time": submit_time,
+        "submit_time": check_key(info.submit_time, "submit_time"),
         "update_time": update_time,
         # As the seed: the result escapes non-ASCII, the metadata keeps it as is.
         "result_json": None if info.result is None else _json(info.result, "result", True),

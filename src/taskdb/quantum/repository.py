@@ -14,12 +14,13 @@ import sqlalchemy as sa
 
 from taskdb.backends import Backend
 from taskdb.connections import Runner
-from taskdb.errors import InvalidEntry, operation
+from taskdb.errors import operation
 from taskdb.quantum.models import QuantumBase
 from taskdb.quantum.records import (
     TaskInfo,
     check_key,
     check_limit,
+    check_task_id,
     from_row,
     normalize_status,
     normalize_statuses,
@@ -48,8 +49,8 @@ class TaskInfoRepository:
             connection.execute(self._upsert(), row)
 
     @operation("reading a {entity}")
-    def get(self, task_id: str) -> TaskInfo | None:
-        wanted = _task_id(task_id)
+    def get(self, task_id: str | int) -> TaskInfo | None:
+        wanted = check_task_id(task_id)
         statement = cached(
             (TASKS, "get"),
             lambda: sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id")),
@@ -88,8 +89,8 @@ class TaskInfoRepository:
             return int(connection.execute(statement, values).scalar_one())
 
     @operation("deleting a {entity}")
-    def delete(self, task_id: str) -> bool:
-        wanted = _task_id(task_id)
+    def delete(self, task_id: str | int) -> bool:
+        wanted = check_task_id(task_id)
         with self._runner.writing() as connection:
             result = connection.execute(TASKS.delete().where(TASKS.c.task_id == wanted))
         return result.rowcount > 0
@@ -112,12 +113,6 @@ class TaskInfoRepository:
             (TASKS, "upsert", self._backend.family),
             lambda: self._backend.upsert(TASKS, ("task_id",), changed),
         )
-
-
-def _task_id(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidEntry(f"task_id must be a string, got {value!r}")
-    return value
 
 
 def _filters(status: object, backend: object) -> dict[str, object]:

@@ -196,8 +196,8 @@ class TaskStore:
         self._repository().save(row)
         task_info.update_time = now
 
-    def get(self, task_id: str) -> TaskInfo | None:
-        """The task with this id, or None."""
+    def get(self, task_id: str | int) -> TaskInfo | None:
+        """The task with this id, or None; an int id means its text, as in the seed."""
         return self._repository().get(task_id)
 
     def list(
@@ -207,15 +207,18 @@ class TaskStore:
         backend: str | None = None,
         limit: int | None = None,
     ) -> builtins.list[TaskInfo]:
-        """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
+        """Tasks newest first by ``submit_time``, ties in insertion order (newest first).
+
+        A negative ``limit`` means no limit, as SQLite's ``LIMIT -1`` did for the seed.
+        """
         return self._repository().list(status, backend, limit)
 
     def count(self, *, status: str | None = None, backend: str | None = None) -> int:
         """How many tasks match the filters."""
         return self._repository().count(status, backend)
 
-    def delete(self, task_id: str) -> bool:
-        """Remove one task; True if it existed."""
+    def delete(self, task_id: str | int) -> bool:
+        """Remove one task; True if it existed. An int id means its text, as in the seed."""
         return self._repository().delete(task_id)
 
     def clear_completed(self, terminal_statuses: tuple[str, ...] = TERMINAL_STATUSES) -> int:
