@@ -1,0 +1,91 @@
+"""InvalidType: wrong types are TypeErrors (as in the seed code), bad values are not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+import taskdb
+from taskdb import errors
+from taskdb.crowd import CrowdStore, ProviderRegistry
+from taskdb.crowd.fields import Amount, Flag, Id, Int, Text, UnitStatusValue
+from taskdb.errors import EntryError, InvalidEntry, InvalidType, TaskdbError, refusal
+
+
+def test_invalid_type_is_an_invalid_entry_and_a_type_error() -> None:
+    assert taskdb.InvalidType is errors.InvalidType
+    assert "InvalidType" in taskdb.__all__
+    error = InvalidType("x", columns=("a",), values={"a": 1})
+    for kind in (InvalidEntry, EntryError, TaskdbError, ValueError, TypeError):
+        assert isinstance(error, kind), kind
+    assert (error.columns, error.values) == (("a",), {"a": 1})
+    assert not issubclass(InvalidEntry, TypeError)
+
+
+@pytest.mark.parametrize(
+    "field, value, wrong_type",
+    [
+        (Id, 1.5, True),
+        (Id, True, True),
+        (Id, b"1", True),
+        (Id, None, True),
+        (Id, "abc", False),  # a string is an id's type: digits are a value rule
+        (Id, -1, False),
+        (Id, 2**40, False),
+        (Int, "x", False),
+        (Int, [1], True),
+        (Amount, "1.0", True),
+        (Amount, float("nan"), False),
+        (Flag, "yes", True),
+        (Flag, 2, False),
+        (Text, 5, True),
+        (Text, b"text", True),
+        (Text, "nul\x00", False),
+        (Text, "\ud800", False),
+        (UnitStatusValue, None, True),
+        (UnitStatusValue, "bogus", False),
+    ],
+)
+def test_crowd_fields_say_whether_the_type_or_the_value_is_wrong(
+    field: Any, value: object, wrong_type: bool
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        TypeAdapter(field).validate_python(value)
+    refused = refusal("test", raised.value)
+    assert isinstance(refused, InvalidType) is wrong_type
+    assert isinstance(refused, InvalidEntry)
+
+
+def test_pydantic_type_errors_count_as_type_problems() -> None:
+    with pytest.raises(ValidationError) as raised:
+        TypeAdapter(list[int]).validate_python(5)
+    assert isinstance(refusal("list", raised.value), InvalidType)
+    with pytest.raises(ValidationError) as raised:
+        TypeAdapter(Text).validate_python("a\x00")
+    assert type(refusal("text", raised.value)) is InvalidEntry
+
+
+@pytest.mark.parametrize(
+    "build, kind",
+    [
+        (lambda: CrowdStore(5), InvalidType),
+        (lambda: CrowdStore(b"sqlite://"), InvalidType),
+        (lambda: CrowdStore("sqlite://", providers=["mock"]), InvalidType),
+        (lambda: CrowdStore("sqlite://", engine_options=[1]), InvalidType),
+        (lambda: CrowdStore(engine="sqlite://"), InvalidType),
+        (lambda: ProviderRegistry("mock"), InvalidType),
+        (lambda: ProviderRegistry(5), InvalidType),
+        (lambda: ProviderRegistry([5]), InvalidType),
+        (lambda: ProviderRegistry([""]), InvalidEntry),
+        (lambda: ProviderRegistry(["a\x00"]), InvalidEntry),
+        (lambda: ProviderRegistry(["\ud800"]), InvalidEntry),
+    ],
+)
+def test_constructors_refuse_wrong_types_with_invalid_type(
+    build: Any, kind: type[InvalidEntry]
+) -> None:
+    with pytest.raises(kind) as raised:
+        build()
+    assert isinstance(raised.value, TypeError) is (kind is InvalidType)
