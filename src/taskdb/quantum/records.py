@@ -12,11 +12,19 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, SupportsInt, cast
+from typing import Annotated, Any, SupportsInt, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
-from taskdb.errors import DatabaseError, InvalidEntry
+from taskdb.errors import DatabaseError, InvalidEntry, InvalidType, refusal
 
 
 # Not StrEnum: str() and format() of a member stay "TaskStatus.RUNNING", as in the seed.
@@ -61,29 +69,38 @@ class TaskInfo(BaseModel):
     # Not frozen: the seed's save() stamps update_time on the caller's object.
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str
-    backend: str
-    status: TaskStatus | str = TaskStatus.PENDING
+    # Strict: bytes are not text (lax pydantic would decode b"ibm"), "1000" or True are
+    # not a number of shots: a wrong type is InvalidType, as the seed's TypeError.
+    task_id: StrictStr
+    backend: StrictStr
+    status: Annotated[TaskStatus, Strict()] | StrictStr = TaskStatus.PENDING
     result: Any = None
-    # Strict: "1000" or True are not a number of shots.
     shots: int = Field(default=1000, strict=True)
-    submit_time: str = Field(default_factory=_now)
-    update_time: str = Field(default_factory=_now)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    submit_time: StrictStr = Field(default_factory=_now)
+    update_time: StrictStr = Field(default_factory=_now)
+    metadata: dict[StrictStr, Any] = Field(default_factory=dict)
 
     def __init__(self, *args: Any, **data: Any) -> None:
         # The seed's dataclass took its fields positionally; its callers still do.
         names = tuple(type(self).model_fields)
         if len(args) > len(names):
-            raise TypeError(f"TaskInfo takes at most {len(names)} positional arguments")
+            raise InvalidType(
+                f"TaskInfo takes at most {len(names)} positional arguments, got {len(args)}"
+            )
         for name, value in zip(names, args, strict=False):
             if name in data:
-                raise TypeError(f"TaskInfo got multiple values for argument {name!r}")
+                raise InvalidType(f"TaskInfo got multiple values for argument {name!r}")
             data[name] = value
+        unknown = [name for name in data if name not in names]
+        if unknown:
+            # As the seed dataclass's TypeError; pydantic cannot even name a key that is not UTF-8.
+            raise InvalidType(
+                f"TaskInfo got unexpected arguments {unknown!r}; its fields are {', '.join(names)}"
+            )
         try:
             super().__init__(**data)
         except ValidationError as error:
-            raise InvalidEntry(f"invalid TaskInfo: {_describe(error)}") from error
+            raise refusal(f"invalid TaskInfo: {_describe(error)}", error) from error
 
     @field_validator("metadata", mode="before")
     @classmethod
@@ -98,8 +115,8 @@ class TaskInfo(BaseModel):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskInfo:
         """Build from a dict such as ``to_dict`` returns."""
-        if not isinstance(data, Mapping):
-            raise InvalidEntry(f"from_dict takes a mapping of TaskInfo fields, got {data!r}")
+        if not isinstance(data, Mapping) or not all(isinstance(key, str) for key in data):
+            raise InvalidType(f"from_dict takes a mapping of TaskInfo fields, got {data!r}")
         return cls(**data)
 
 
@@ -115,76 +132,110 @@ def normalize_status(status: object, what: str = "status") -> str:
     if isinstance(status, TaskStatus):
         return status.value
     if isinstance(status, str) and status.strip() and "\x00" not in status:
-        return status
-    raise InvalidEntry(
+        return storable(status, what)
+    raise refused(
         f"{what} must be a TaskStatus or a non-empty string (known: {', '.join(KNOWN_STATUSES)}),"
-        f" got {status!r}"
+        f" got {status!r}",
+        right_type=isinstance(status, str),
     )
 
 
 def normalize_statuses(statuses: Iterable[object], what: str) -> list[str]:
     if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
-        raise InvalidEntry(f"{what} must be a collection of statuses, got {statuses!r}")
+        raise InvalidType(f"{what} must be a collection of statuses, got {statuses!r}")
     return [normalize_status(status, what) for status in statuses]
 
 
 def check_key(value: object, what: str) -> str:
     """A task id or backend: a non-empty string without NUL (no engine stores NUL alike)."""
     if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise InvalidEntry(f"{what} must be a non-empty string, got {value!r}")
-    return value
+        raise refused(
+            f"{what} must be a non-empty string, got {value!r}", right_type=isinstance(value, str)
+        )
+    return storable(value, what)
 
 
 def check_limit(limit: object) -> int | None:
     """None, or what ``int()`` makes of the value (the seed applied ``int(limit)``) if >= 0."""
     if limit is None:
         return None
+    right_type = not isinstance(limit, bool)
     try:
         value = int(cast("SupportsInt | str", limit))
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError) as error:
+        right_type = right_type and not isinstance(error, TypeError)
         value = -1
     if isinstance(limit, bool) or not 0 <= value <= MAX_LIMIT:
-        raise InvalidEntry(
-            f"limit must be None or a whole number from 0 to {MAX_LIMIT}, got {limit!r}"
+        raise refused(
+            f"limit must be None or a whole number from 0 to {MAX_LIMIT}, got {limit!r}",
+            right_type=right_type,
         )
     return value
 
 
 def _json(value: Any, what: str, ensure_ascii: bool) -> str:
     try:
-        return json.dumps(value, ensure_ascii=ensure_ascii)
+        text = json.dumps(value, ensure_ascii=ensure_ascii)
     except (TypeError, ValueError, RecursionError) as error:
-        raise InvalidEntry(
-            f"{what} must be JSON-serialisable (dict, list, str, ...): {error}"
+        raise refused(
+            f"{what} must be JSON-serialisable (dict, list, str, ...): {error}",
+            right_type=not isinstance(error, TypeError),
         ) from error
+    return storable(text, what)
 
 
 def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
     """The ``tasks`` row for ``info``; InvalidEntry names the first field that cannot be stored."""
     if not isinstance(info, TaskInfo):
-        raise InvalidEntry(f"save() takes a TaskInfo, got {type(info).__name__}")
+        raise InvalidType(f"save() takes a TaskInfo, got {type(info).__name__}")
     shots = info.shots
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_SHOTS:
-        raise InvalidEntry(f"shots must be an int from 0 to {MAX_SHOTS}, got {shots!r}")
+        raise refused(
+            f"shots must be an int from 0 to {MAX_SHOTS}, got {shots!r}",
+            right_type=isinstance(shots, int) and not isinstance(shots, bool),
+        )
     submit_time = info.submit_time
     if not isinstance(submit_time, str) or not submit_time or "\x00" in submit_time:
-        raise InvalidEntry(
-            f"submit_time must be a non-empty ISO timestamp string, got {submit_time!r}"
+        raise refused(
+            f"submit_time must be a non-empty ISO timestamp string, got {submit_time!r}",
+            right_type=isinstance(submit_time, str),
         )
     metadata = info.metadata if info.metadata is not None else {}
     if not isinstance(metadata, dict):
-        raise InvalidEntry(f"metadata must be a dict, got {type(metadata).__name__}")
+        raise InvalidType(f"metadata must be a dict, got {type(metadata).__name__}")
     return {
         "task_id": check_key(info.task_id, "task_id"),
         "backend": check_key(info.backend, "backend"),
         "status": normalize_status(info.status),
         "shots": shots,
-        "submit_time": submit_time,
+        "submit_time": storable(submit_time, "submit_time"),
         "update_time": update_time,
         # As the seed: the result escapes non-ASCII, the metadata keeps it as is.
         "result_json": None if info.result is None else _json(info.result, "result", True),
         "metadata_json": _json(metadata, "metadata", False),
     }
+
+
+# -- refusals: a wrong type is InvalidType (a TypeError, as the seed raised), not only a
+# ValueError; text no engine can store is refused before a driver fails on it.
+
+
+def refused(message: str, *, right_type: bool) -> InvalidEntry:
+    """``InvalidEntry`` for a bad value of an accepted type, else ``InvalidType`` (a TypeError)."""
+    return InvalidEntry(message) if right_type else InvalidType(message)
+
+
+def storable(text: str, what: str) -> str:
+    """``text`` if every engine can store it: a lone surrogate has no UTF-8 encoding."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        surrogate = text[error.start : error.end]
+        raise InvalidEntry(
+            f"{what} must be valid Unicode: it holds the lone surrogate {surrogate!r}, "
+            "which no database stores"
+        ) from None
+    return text
 
 
 def from_row(row: Mapping[Any, Any]) -> TaskInfo:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from taskdb.backends import Backend
 from taskdb.connections import Runner
-from taskdb.errors import InvalidEntry, operation
+from taskdb.errors import InvalidEntry, InvalidType, operation
 from taskdb.quantum.models import QuantumBase
 from taskdb.quantum.records import (
     TaskInfo,
@@ -23,6 +23,7 @@ from taskdb.quantum.records import (
     from_row,
     normalize_status,
     normalize_statuses,
+    storable,
 )
 from taskdb.statements import cached
 
@@ -116,8 +117,11 @@ class TaskInfoRepository:
 
 def _task_id(value: object) -> str:
     if not isinstance(value, str):
-        raise InvalidEntry(f"task_id must be a string, got {value!r}")
-    return value
+        raise InvalidType(f"task_id must be a string, got {value!r}")
+    # No task can have such an id (save refuses it), and servers refuse it in a query.
+    if "\x00" in value:
+        raise InvalidEntry(f"task_id may not contain NUL characters, got {value!r}")
+    return storable(value, "task_id")
 
 
 def _filters(status: object, backend: object) -> dict[str, object]:
@@ -139,4 +143,5 @@ def _list_query(tiebreak: str, names: tuple[str, ...], limited: bool) -> sa.Sele
         .where(*_where(names))
         .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
     )
-    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
+    # BigInteger: PostgreSQL reads an Integer parameter as int4, and limits go to 2**63 - 1.
+    return query.limit(sa.bindparam("limit", type_=sa.BigInteger)) if limited else query
