@@ -243,7 +243,7 @@ def test_from_dict_refuses_what_is_not_a_mapping() -> None:
 @pytest.mark.parametrize(
     "change, kind",
     [
-        ({"task_id": 5}, InvalidType),
+        ({"task_id": 1.5}, InvalidType),
         ({"task_id": "\ud800"}, InvalidEntry),
         ({"task_id": "a\x00"}, InvalidEntry),
         ({"backend": b"sim"}, InvalidType),

@@ -220,7 +220,7 @@ def test_bad_arguments_are_invalid_entry(store: TaskStore, call: Any) -> None:
 @pytest.mark.parametrize(
     "call, kind",
     [
-        (lambda s: s.get(5), InvalidType),
+        (lambda s: s.get(1.5), InvalidType),
         (lambda s: s.get(b"t1"), InvalidType),
         (lambda s: s.get("t\x00"), InvalidEntry),  # PostgreSQL refuses NUL even in a query
         (lambda s: s.delete(None), InvalidType),
