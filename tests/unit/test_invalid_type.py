@@ -89,3 +89,42 @@ def test_constructors_refuse_wrong_types_with_invalid_type(
     with pytest.raises(kind) as raised:
         build()
     assert isinstance(raised.value, TypeError) is (kind is InvalidType)
+
+
+class _Repository:
+    entity = "thing"
+
+    @errors.operation("doing a {entity}")
+    def call(self, value: object) -> object:
+        if value == "encode":
+            return "\ud800".encode()
+        if value == "bug":
+            return len(5)  # type: ignore[arg-type]
+        return value
+
+
+def test_the_boundary_turns_a_refused_call_into_invalid_type() -> None:
+    repository = _Repository()
+    with pytest.raises(InvalidType, match=r"doing a thing: .*missing 1 required") as raised:
+        repository.call()  # type: ignore[call-arg]
+    assert isinstance(raised.value.__cause__, TypeError)
+    with pytest.raises(InvalidType, match="unexpected keyword argument 'bogus'"):
+        repository.call(1, bogus=2)  # type: ignore[call-arg]
+
+
+def test_the_boundary_lets_a_type_error_from_inside_through() -> None:
+    # Raised by taskdb's own code, not by the call: a bug to see, not input to refuse.
+    with pytest.raises(TypeError) as raised:
+        _Repository().call("bug")
+    assert not isinstance(raised.value, TaskdbError)
+
+
+def test_text_a_driver_cannot_encode_is_invalid_entry() -> None:
+    with pytest.raises(InvalidEntry, match=r"doing a thing: .*lone surrogates") as raised:
+        _Repository().call("encode")
+    assert not isinstance(raised.value, TypeError)
+    with (
+        pytest.raises(InvalidEntry, match=r"opening: .*lone surrogates"),
+        errors.translated("opening"),
+    ):
+        "\udfff".encode()
