@@ -85,7 +85,10 @@ def table_of(model: type[DeclarativeBase]) -> Table:
 
 
 def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
-    """Validate one argument, or raise InvalidEntry naming it and what is allowed."""
+    """Validate one argument, or raise InvalidEntry naming it and what is allowed.
+
+    InvalidType (also a TypeError) when its type is one the argument does not take.
+    """
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
@@ -95,7 +98,7 @@ def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
 
 
 def parse_id(value: object, name: str) -> int:
-    """An id from an int or a string of digits, or InvalidEntry naming the argument."""
+    """An id from an int or a string of digits, or InvalidEntry (InvalidType) naming it."""
     return parse(_ID, value, name)
 
 
