@@ -13,6 +13,7 @@ from taskdb.errors import (
     EntryError,
     ForeignDatabase,
     InvalidEntry,
+    InvalidType,
     SchemaMismatch,
     TaskdbError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "EntryError",
     "ForeignDatabase",
     "InvalidEntry",
+    "InvalidType",
     "SchemaMismatch",
     "TaskdbError",
     "__version__",

@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.types import TypeEngine
 
-from taskdb.errors import DatabaseError, InvalidEntry
+from taskdb.errors import DatabaseError, InvalidEntry, InvalidType
 
 # Execution option that marks a connection as read-only: SQLite then takes no write lock.
 READ_ONLY = "taskdb_read_only"
@@ -369,9 +369,11 @@ _BY_DIALECT = {name: backend for backend in BACKENDS for name in backend.dialect
 
 
 def parse_url(url: str | URL) -> URL:
-    """A SQLAlchemy URL, or InvalidEntry with examples of what taskdb takes."""
+    """A SQLAlchemy URL, or InvalidEntry (InvalidType for a non-str) with examples."""
     if isinstance(url, URL):
         return url
+    if not isinstance(url, str):
+        raise InvalidType(f"{url!r} is not a database URL; expected e.g. {_URL_EXAMPLES}")
     try:
         return make_url(url)
     except sa_exc.ArgumentError as error:

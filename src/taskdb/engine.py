@@ -17,7 +17,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from taskdb.backends import READ_ONLY, Backend, backend_for, parse_url
-from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry
+from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry, InvalidType
 from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
 from taskdb.spec import StoreSpec
 
@@ -56,7 +56,7 @@ class Database:
         to someone else's engine would miss the connections already in its pool.
         """
         if not isinstance(engine, Engine):
-            raise InvalidEntry(f"engine= takes a sqlalchemy.Engine, not {type(engine).__name__}")
+            raise InvalidType(f"engine= takes a sqlalchemy.Engine, not {type(engine).__name__}")
         backend = backend_for(engine)
         if backend.embedded:
             made_for = _MADE_FOR.get(engine.dialect)
@@ -96,7 +96,8 @@ def connect_database(url: str | URL, spec: StoreSpec, **options: Any) -> Databas
             "mysql+pymysql:// (pip install 'taskdb[mysql]')"
         ) from error
     except (TypeError, sa_exc.ArgumentError) as error:
-        raise InvalidEntry(
+        kind = InvalidType if isinstance(error, TypeError) else InvalidEntry
+        raise kind(
             f"engine options not accepted for {parsed.drivername} ({error}); they are "
             "keyword arguments of sqlalchemy.create_engine"
         ) from error
@@ -106,11 +107,11 @@ def connect_database(url: str | URL, spec: StoreSpec, **options: Any) -> Databas
 
 
 def engine_options_of(given: object) -> dict[str, Any]:
-    """A caller's engine options as keyword arguments, or InvalidEntry."""
+    """A caller's engine options as keyword arguments, or InvalidType."""
     if given is None:
         return {}
     if not isinstance(given, Mapping) or not all(isinstance(key, str) for key in given):
-        raise InvalidEntry(
+        raise InvalidType(
             f"engine_options is a dict of sqlalchemy.create_engine keyword arguments, not {given!r}"
         )
     return dict(given)

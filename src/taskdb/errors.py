@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import exc as sa_exc
 
 from taskdb.driver_errors import Detail, Violation, attached, classify, reported
@@ -71,6 +72,17 @@ class InvalidEntry(EntryError, ValueError):
     """Input was rejected: the message names what is allowed."""
 
 
+class InvalidType(InvalidEntry, TypeError):
+    """Input of a type the argument does not take was rejected: also a ``TypeError``.
+
+    A value of an accepted type that is not allowed (an empty name, an unknown status,
+    an id out of range) is a plain :class:`InvalidEntry`. The seed code raised
+    ``TypeError`` for wrong types (a missing argument, a set in JSON data), so
+    callers' ``except TypeError`` handlers keep catching these; being an
+    ``InvalidEntry`` too, ``except ValueError`` catches them as well.
+    """
+
+
 class DatabaseError(TaskdbError):
     """The database failed for a reason that is not the caller's input."""
 
@@ -106,6 +118,9 @@ class SchemaMismatch(DatabaseMismatch):
     user_version are not its revision's: another program (UnifiedQuantum's own
     migrations, say) changed it.
     """
+
+
+_UNENCODABLE = "text must be valid Unicode without lone surrogates, which no database stores"
 
 
 def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
@@ -159,6 +174,50 @@ def translated(context: str = "") -> Iterator[None]:
     except OverflowError as error:  # an int too large for the driver to bind
         prefix = f"{context}: " if context else ""
         raise InvalidEntry(f"{prefix}a number is out of the range a database can store") from error
+    except UnicodeEncodeError as error:  # text the driver cannot encode (a lone surrogate)
+        prefix = f"{context}: " if context else ""
+        raise InvalidEntry(f"{prefix}{_UNENCODABLE} ({error})") from error
+
+
+# The error type taskdb's own validators give a value of a type the field does not take.
+WRONG_TYPE = "taskdb_type"
+# pydantic's error types that say the same: its own end in "_type" ("string_type",
+# "int_type", "model_type"...); these others are about the call's shape or the type too.
+_TYPE_PROBLEMS = frozenset(
+    {
+        WRONG_TYPE,
+        "missing",
+        "extra_forbidden",
+        "invalid_key",
+        "is_instance_of",
+        "is_subclass_of",
+        "none_required",
+        "set_item_not_hashable",
+        "missing_argument",
+        "missing_keyword_only_argument",
+        "missing_positional_only_argument",
+        "unexpected_keyword_argument",
+        "unexpected_positional_argument",
+        "multiple_argument_values",
+    }
+)
+
+
+def is_type_problem(problem: ErrorDetails) -> bool:
+    """Whether one problem of a pydantic validation is a wrong type rather than a bad value."""
+    kind = problem["type"]
+    return kind in _TYPE_PROBLEMS or kind.endswith("_type")
+
+
+def refusal(message: str, error: ValidationError, **fields: Any) -> InvalidEntry:
+    """The error for refused input: ``InvalidType`` if any problem is a wrong type.
+
+    A call with a wrong type somewhere is a ``TypeError`` as the seed's was, even when
+    another argument also has a bad value (the error is an ``InvalidEntry`` either way).
+    """
+    problems = error.errors(include_url=False)
+    kind = InvalidType if any(is_type_problem(problem) for problem in problems) else InvalidEntry
+    return kind(message, **fields)
 
 
 def explain(error: ValidationError) -> str:
@@ -191,8 +250,9 @@ def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
                 wrapped = sa_exc.DBAPIError(None, None, error)
                 raise translate(wrapped, _context(doing, args)) from error
             except ValidationError as error:
-                raise InvalidEntry(
+                raise refusal(
                     f"{_context(doing, args)}: {explain(error)}",
+                    error,
                     table=_table_name(args),
                     **refused_input(error),
                 ) from error
@@ -205,6 +265,13 @@ def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
                 raise InvalidEntry(
                     f"{_context(doing, args)}: a number is out of the range a database can store"
                 ) from error
+            except UnicodeEncodeError as error:  # text the driver cannot encode (a lone surrogate)
+                raise InvalidEntry(f"{_context(doing, args)}: {_UNENCODABLE} ({error})") from error
+            except TypeError as error:
+                if error.__traceback__ is not None and error.__traceback__.tb_next is None:
+                    # Raised by the call itself (a missing or unexpected argument), not inside.
+                    raise InvalidType(f"{_context(doing, args)}: {error}") from error
+                raise
 
         return run
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseError, InvalidEntry, TaskdbError
+from taskdb.errors import DatabaseError, InvalidEntry, InvalidType, TaskdbError
 from taskdb.spec import CROWD
 from tests.support.crowd_world import World, snapshot
 
@@ -106,6 +106,22 @@ def bad_values(parameter: inspect.Parameter, method: str) -> list[Any]:
     raise AssertionError(f"no bad values known for {method}({name})")
 
 
+def wrong_type(name: str, bad: Any) -> bool:
+    """Whether ``bad`` is of a type parameter ``name`` does not take (else a bad value)."""
+    whole = isinstance(bad, int) and not isinstance(bad, bool)
+    if name in ("assignments", "units"):
+        return True  # not a list, items that are not mappings, missing or unknown fields
+    if name in ("sandbox", "is_completed"):
+        return not whole
+    if name.endswith("_id") or name in ("unit_index", "value"):
+        return not (whole or isinstance(bad, str))  # ints and strings of digits
+    if name == "task_type":
+        return not (whole or isinstance(bad, str))
+    if name == "pay_amount":
+        return not (whole or isinstance(bad, float))
+    return not isinstance(bad, str)
+
+
 def public_methods(store: CrowdStore) -> list[tuple[str, str, Callable[..., Any]]]:
     found = []
     for repository in REPOSITORIES:
@@ -139,6 +155,13 @@ def test_every_public_method_refuses_bad_input(
                 where = f"{repository}.{method_name}({parameter.name}={bad!r})"
                 with pytest.raises(InvalidEntry) as raised:
                     method(*positional, **arguments)
+                # A wrong type is InvalidType, also a TypeError (as the seed raised); a bad
+                # value of an accepted type is not.
+                expected = wrong_type(parameter.name, bad)
+                assert isinstance(raised.value, InvalidType) is expected, (
+                    f"{where}: {raised.value!r}"
+                )
+                assert isinstance(raised.value, TypeError) is expected, where
                 # The message names the argument (a generic get names the table's key).
                 named = {parameter.name, getattr(store, repository).key().name}
                 assert any(name in str(raised.value) for name in named), f"{where}: {raised.value}"
@@ -181,3 +204,47 @@ def test_a_broken_database_raises_database_error_not_a_driver_error(
     assert set(CrowdBase.metadata.tables) - {"onboarding_agents"} <= set(
         sa.inspect(store.engine).get_table_names()
     )
+
+
+def test_a_call_with_missing_or_unknown_arguments_is_invalid_type(store: CrowdStore) -> None:
+    """Python's own TypeError for a bad call comes out as InvalidType, still a TypeError."""
+    methods = public_methods(store)
+    for repository, method_name, method in methods:
+        where = f"{repository}.{method_name}"
+        with pytest.raises(InvalidType, match="unexpected keyword argument 'bogus'") as raised:
+            method(bogus=1)
+        assert isinstance(raised.value, TypeError), where
+        required = [
+            parameter
+            for parameter in inspect.signature(method).parameters.values()
+            if parameter.default is inspect.Parameter.empty
+        ]
+        if required:
+            with pytest.raises(InvalidType, match="missing"):
+                method()
+
+
+def test_a_wrong_type_with_a_bad_value_elsewhere_is_still_a_type_error(
+    store: CrowdStore, world: World
+) -> None:
+    # Any wrong type makes the refusal InvalidType: except TypeError catches the call.
+    with pytest.raises(InvalidType, match=r"task_run_id.*provider_type"):
+        store.assignments.new(world.task, 1.5, world.requester, "x", "nope")
+    with pytest.raises(InvalidEntry) as raised:
+        store.assignments.new(world.task, "abc", world.requester, "x", "nope")
+    assert not isinstance(raised.value, TypeError)
+
+
+def test_the_messages_of_type_errors_name_the_argument_and_what_is_allowed(
+    store: CrowdStore,
+) -> None:
+    with pytest.raises(InvalidType, match=r"unit_id.*string of digits such as '42', got 1\.5"):
+        store.units.get(1.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match=r"filter sandbox: expected True, False, 0 or 1"):
+        store.units.find(sandbox="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match=r"status: None is not an agent status; allowed: none"):
+        store.agents.update_status(1, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match=r"units: expected a list of NewUnit or mappings"):
+        store.units.new_many(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidType, match=r"pay_amount: an amount is a number, got '1\.0'"):
+        store.units.new(1, 1, 1, 1, 0, "1.0", "mock", "x")  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import taskdb.quantum as quantum
-from taskdb.errors import InvalidEntry
+from taskdb.errors import InvalidEntry, InvalidType
 from taskdb.quantum import TaskInfo, TaskStatus
 from taskdb.quantum.records import from_row, to_row
 
@@ -92,14 +92,41 @@ def test_the_model_is_mutable_like_the_dataclass() -> None:
         ({"task_id": 2**63}, "task_id"),
         ({"metadata": [1, 2]}, "metadata"),
         ({"colour": "blue"}, "colour"),
+        ({"backend": b"sim"}, "backend"),  # bytes are not text (lax pydantic decoded them)
+        ({"status": b"running"}, "status"),
+        ({"status": 3}, "status"),
+        ({"metadata": {b"k": 1}}, "metadata"),
+        ({"submit_time": None}, "submit_time"),
     ],
 )
-def test_construction_refuses_wrong_types_with_invalid_entry(
+def test_construction_refuses_wrong_types_with_invalid_type(
     data: dict[str, Any], field: str
 ) -> None:
-    with pytest.raises(InvalidEntry, match=field) as raised:
+    with pytest.raises(InvalidType, match=field) as raised:
         TaskInfo(**{"task_id": "t", "backend": "sim", **data})
-    assert isinstance(raised.value, ValueError)
+    # Both: the seed's dataclass callers catch TypeError, taskdb 0.1's caught ValueError.
+    assert isinstance(raised.value, TypeError) and isinstance(raised.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: TaskInfo(), "task_id: Field required; backend: Field required"),
+        (lambda: TaskInfo("t"), "backend: Field required"),
+        (lambda: TaskInfo(*range(9)), "at most 8 positional arguments, got 9"),
+        (lambda: TaskInfo("t", task_id="u"), "multiple values for argument 'task_id'"),
+        (lambda: TaskInfo("t", "sim", colour=1), r"unexpected arguments \['colour'\]"),
+        (lambda: TaskInfo.from_dict({"\ud800": 1}), "unexpected arguments"),
+        (lambda: TaskInfo.from_dict({1: "t"}), "from_dict takes a mapping"),
+        (lambda: TaskInfo.from_dict(["t", "sim"]), "from_dict takes a mapping"),
+    ],
+)
+def test_a_call_the_seed_dataclass_refused_with_type_error_is_invalid_type(
+    build: Any, message: str
+) -> None:
+    with pytest.raises(InvalidType, match=message) as raised:
+        build()
+    assert isinstance(raised.value, TypeError)
 
 
 def test_metadata_none_means_empty() -> None:
@@ -222,3 +249,52 @@ def test_seed_constants_that_still_mean_something() -> None:
 def test_from_dict_refuses_what_is_not_a_mapping() -> None:
     with pytest.raises(InvalidEntry, match="mapping"):
         TaskInfo.from_dict(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "change, kind",
+    [
+        ({"task_id": 1.5}, InvalidType),
+        ({"task_id": "\ud800"}, InvalidEntry),
+        ({"task_id": "a\x00"}, InvalidEntry),
+        ({"backend": b"sim"}, InvalidType),
+        ({"backend": "\udfff"}, InvalidEntry),
+        ({"status": None}, InvalidType),
+        ({"status": 3}, InvalidType),
+        ({"status": "que\ud800ued"}, InvalidEntry),
+        ({"shots": "10"}, InvalidType),
+        ({"shots": False}, InvalidType),
+        ({"shots": 1.0}, InvalidType),
+        ({"shots": 2**70}, InvalidEntry),
+        ({"result": {1, 2}}, InvalidType),  # json.dumps's TypeError, as the seed raised
+        ({"result": {"when": object()}}, InvalidType),
+        ({"result": {(1, 2): "key"}}, InvalidType),
+        ({"result": 10**5000}, InvalidEntry),  # an int, too long for JSON
+        ({"metadata": {"bytes": b"x"}}, InvalidType),
+        ({"metadata": {"k": "\ud800"}}, InvalidEntry),  # kept unescaped: not storable
+        ({"metadata": {"\ud800": 1}}, InvalidEntry),
+        ({"submit_time": 5}, InvalidType),
+        ({"submit_time": "\ud800"}, InvalidEntry),
+    ],
+)
+def test_row_refusals_are_type_errors_exactly_for_wrong_types(
+    change: dict[str, Any], kind: type[InvalidEntry]
+) -> None:
+    info = TaskInfo(task_id="t", backend="sim")
+    for name, value in change.items():
+        setattr(info, name, value)  # assignment is not validated; save() checks
+    with pytest.raises(kind, match=next(iter(change))) as raised:
+        to_row(info, "now")
+    assert isinstance(raised.value, TypeError) is (kind is InvalidType)
+
+
+def test_a_result_with_a_lone_surrogate_is_stored_escaped() -> None:
+    # The result is written with non-ASCII escaped (as the seed): nothing unstorable is left.
+    row = to_row(TaskInfo(task_id="t", backend="sim", result={"k": "\ud800"}), "now")
+    assert row["result_json"] == '{"k": "\\ud800"}'
+    assert from_row(row).result == {"k": "\ud800"}
+
+
+def test_save_takes_only_a_task_info() -> None:
+    with pytest.raises(InvalidType, match="takes a TaskInfo, got dict"):
+        to_row({"task_id": "t", "backend": "sim"}, "now")  # type: ignore[arg-type]

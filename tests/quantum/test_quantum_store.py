@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseBehind, InvalidEntry
+from taskdb.errors import DatabaseBehind, DatabaseError, InvalidEntry, InvalidType
 from taskdb.lifecycle import State, head_revision, read_status, upgrade
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
+from taskdb.quantum.records import MAX_LIMIT
 from taskdb.spec import QUANTUM
 
 
@@ -221,6 +222,81 @@ def test_bad_arguments_are_invalid_entry(store: TaskStore, call: Any) -> None:
         call(store)
 
 
+@pytest.mark.parametrize(
+    "call, kind",
+    [
+        (lambda s: s.get(1.5), InvalidType),
+        (lambda s: s.get(b"t1"), InvalidType),
+        (lambda s: s.get("t\x00"), InvalidEntry),  # PostgreSQL refuses NUL even in a query
+        (lambda s: s.delete(None), InvalidType),
+        (lambda s: s.delete("t\x00"), InvalidEntry),
+        (lambda s: s.list(limit=[3]), InvalidType),
+        (lambda s: s.list(limit=True), InvalidType),
+        (lambda s: s.list(limit="three"), InvalidEntry),
+        (lambda s: s.list(limit=float("inf")), InvalidEntry),
+        (lambda s: s.list(status=5), InvalidType),
+        (lambda s: s.count(status=TaskStatus), InvalidType),
+        (lambda s: s.count(backend=b"sim"), InvalidType),
+        (lambda s: s.clear_completed("success"), InvalidType),
+        (lambda s: s.clear_completed(None), InvalidType),
+        (lambda s: s.clear_completed([5]), InvalidType),
+        (lambda s: s.save({"task_id": "t", "backend": "sim"}), InvalidType),
+        (lambda s: s.save(info("t", result={"x": {1, 2}})), InvalidType),
+        (lambda s: s.save(info("t", shots=2**70)), InvalidEntry),
+        # A call Python itself refuses: still a TypeError, now also a taskdb error.
+        (lambda s: s.get(), InvalidType),
+        (lambda s: s.list("running"), InvalidType),
+        (lambda s: s.count(bogus=1), InvalidType),
+        (lambda s: s.clear_all(True), InvalidType),
+    ],
+)
+def test_wrong_types_are_type_errors_and_bad_values_are_not(
+    store: TaskStore, call: Any, kind: type[InvalidEntry]
+) -> None:
+    store.save(info("t1", status=TaskStatus.SUCCESS))
+    before = raw_rows(store)
+    with pytest.raises(kind) as raised:
+        call(store)
+    assert isinstance(raised.value, TypeError) is (kind is InvalidType)
+    assert raw_rows(store) == before
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.save(info("\ud800")),
+        lambda s: s.save(info("t1", backend="\ud800")),
+        lambda s: s.save(info("t1", status="run\ud800")),
+        lambda s: s.save(info("t1", submit_time="\udfff")),
+        lambda s: s.save(info("t1", metadata={"k": "\ud800"})),
+        lambda s: s.save(info("t1", metadata={"\ud800": 1})),
+        lambda s: s.get("\ud800"),
+        lambda s: s.delete("a\udfffb"),
+        lambda s: s.list(status="\ud800"),
+        lambda s: s.list(backend="\ud800"),
+        lambda s: s.count(backend="\ud800"),
+        lambda s: s.clear_completed(("success", "\ud800")),
+    ],
+)
+def test_a_lone_surrogate_is_invalid_entry_and_writes_nothing(store: TaskStore, call: Any) -> None:
+    # It used to escape as the driver's UnicodeEncodeError (the crowd store refused it).
+    store.save(info("t1", status=TaskStatus.SUCCESS))
+    before = raw_rows(store)
+    with pytest.raises(InvalidEntry, match="surrogate") as raised:
+        call(store)
+    assert not isinstance(raised.value, TypeError)
+    assert raw_rows(store) == before
+
+
+def test_a_limit_past_32_bits_is_a_limit_on_every_engine(store: TaskStore) -> None:
+    # PostgreSQL read the limit as a 32-bit int: 2**31 failed there with DatabaseError.
+    for number in (1, 2):
+        store.save(info(f"t{number}"))
+    assert len(store.list(limit=2**31)) == 2
+    assert len(store.list(limit=MAX_LIMIT)) == 2
+    assert len(store.list(limit=float(2**31))) == 2  # int() of it, as the seed
+
+
 def test_the_store_reuses_its_connections(store: TaskStore) -> None:
     connects: list[object] = []
     sa.event.listen(store.engine, "connect", lambda *_: connects.append(1))
@@ -338,3 +414,22 @@ def test_limit_accepts_what_the_seeds_int_accepted(store: TaskStore) -> None:
     assert ids(store.list(limit="2")) == ["t3", "t2"]  # type: ignore[arg-type]
     assert ids(store.list(limit=3.0)) == ["t3", "t2", "t1"]  # type: ignore[arg-type]
     assert store.list(limit=0) == []
+
+
+@pytest.mark.parametrize(
+    "cache_dir, kind",
+    [(object(), InvalidType), (5, InvalidType), (b"dir", InvalidType), ("a\x00b", InvalidEntry)],
+)
+def test_a_cache_dir_that_is_no_folder_name_is_refused(
+    cache_dir: Any, kind: type[InvalidEntry]
+) -> None:
+    with pytest.raises(kind, match="cache_dir") as raised:
+        TaskStore(cache_dir)
+    assert isinstance(raised.value, TypeError) is (kind is InvalidType)
+
+
+def test_a_cache_dir_that_cannot_be_made_is_database_error(tmp_path: Any) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(DatabaseError, match="cannot create the cache directory") as raised:
+        TaskStore(tmp_path / "file" / "cache")
+    assert isinstance(raised.value.__cause__, OSError)

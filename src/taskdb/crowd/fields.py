@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from taskdb.crowd.vocab import (
     AGENT_STATUSES,
@@ -21,6 +22,7 @@ from taskdb.crowd.vocab import (
     ProviderRegistry,
     UnitStatus,
 )
+from taskdb.errors import WRONG_TYPE
 
 # Every key is a plain INTEGER on PostgreSQL and MariaDB: a larger id cannot exist anywhere.
 MAX_ID = 2**31 - 1
@@ -29,15 +31,24 @@ _DIGITS = re.compile(r"[0-9]+")
 PROVIDERS_CONTEXT = "providers"
 
 
+def wrong_type(message: str) -> PydanticCustomError:
+    """A refusal of the value's type, which the error boundary raises as ``InvalidType``.
+
+    A ``TypeError`` raised in a validator would escape pydantic unwrapped; this is a
+    validation error of its own type (``taskdb.errors.WRONG_TYPE``). A bad value of an
+    accepted type stays a ``ValueError`` (``InvalidEntry``).
+    """
+    return PydanticCustomError(WRONG_TYPE, message)
+
+
 def _as_id(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
     else:
-        raise ValueError(
-            f"an id is a whole number or a string of digits such as '42', got {value!r}"
-        )
+        message = f"an id is a whole number or a string of digits such as '42', got {value!r}"
+        raise ValueError(message) if isinstance(value, str) else wrong_type(message)
     if not 0 <= number <= MAX_ID:
         raise ValueError(f"an id lies between 0 and {MAX_ID}, got {number}")
     return number
@@ -46,8 +57,10 @@ def _as_id(value: object) -> int:
 def _as_int(value: object) -> int:
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
         value = int(value)
+    if isinstance(value, str):
+        raise ValueError(f"expected a whole number or a string of its digits, got {value!r}")
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
+        raise wrong_type(f"expected a whole number, got {value!r}")
     if not MIN_INT <= value <= MAX_ID:
         raise ValueError(f"a whole number here lies between {MIN_INT} and {MAX_ID}, got {value}")
     return value
@@ -55,7 +68,7 @@ def _as_int(value: object) -> int:
 
 def _as_amount(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"an amount is a number, got {value!r}")
+        raise wrong_type(f"an amount is a number, got {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"an amount is a finite number, got {value!r}")
     return float(value)
@@ -67,7 +80,8 @@ def _as_flag(value: object) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise ValueError(f"expected True, False, 0 or 1, got {value!r}")
+    message = f"expected True, False, 0 or 1, got {value!r}"
+    raise ValueError(message) if isinstance(value, int) else wrong_type(message)
 
 
 def _checked_text(value: str) -> str:
@@ -102,7 +116,8 @@ def _project_name(value: str) -> str:
 def _status_in(allowed: tuple[str, ...], kind: str) -> Any:
     def check(value: object) -> str:
         if not isinstance(value, str) or value not in allowed:
-            raise ValueError(f"{value!r} is not a {kind} status; allowed: {', '.join(allowed)}")
+            message = f"{value!r} is not {kind} status; allowed: {', '.join(allowed)}"
+            raise ValueError(message) if isinstance(value, str) else wrong_type(message)
         return str(value)
 
     return check
@@ -128,13 +143,13 @@ Name = Annotated[Text, AfterValidator(_non_empty)]
 ProjectName = Annotated[Name, AfterValidator(_project_name)]
 TaskType = Annotated[Text, BeforeValidator(_as_task_type)]
 ProviderType = Annotated[Text, AfterValidator(_registered_provider)]
-UnitStatusValue = Annotated[str, BeforeValidator(_status_in(UNIT_STATUSES, "unit"))]
-AgentStatusValue = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "agent"))]
+UnitStatusValue = Annotated[str, BeforeValidator(_status_in(UNIT_STATUSES, "a unit"))]
+AgentStatusValue = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "an agent"))]
 # Finders take any member, "mixed" included: an adopted seed file may hold it.
 UnitStatusFilter = Annotated[
-    str, BeforeValidator(_status_in(tuple(s.value for s in UnitStatus), "unit"))
+    str, BeforeValidator(_status_in(tuple(s.value for s in UnitStatus), "a unit"))
 ]
-AgentStatusFilter = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "agent"))]
+AgentStatusFilter = Annotated[str, BeforeValidator(_status_in(AGENT_STATUSES, "an agent"))]
 # Records: the enum member; a row written by other code with a status outside the enum
 # stays readable, its status the plain text stored (left to right: the member wins).
 StoredUnitStatus = Annotated[UnitStatus | str, Field(union_mode="left_to_right")]

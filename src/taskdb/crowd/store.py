@@ -27,7 +27,7 @@ from taskdb.crowd.repositories import (
 from taskdb.crowd.session_rules import enforce
 from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
 from taskdb.engine import public_url
-from taskdb.errors import translated
+from taskdb.errors import InvalidType, translated
 from taskdb.lifecycle.open import open_engine
 from taskdb.spec import CROWD
 
@@ -128,6 +128,8 @@ class CrowdStore(CrowdRepositories):
         engine_options: Mapping[str, Any] | None = None,
         engine: Engine | None = None,
     ) -> None:
+        if providers is not None and not isinstance(providers, ProviderRegistry):
+            raise InvalidType(f"providers must be a ProviderRegistry, got {providers!r}")
         with translated("opening the crowd store"):
             self.engine: Engine = open_engine(
                 CROWD, url, engine_options=engine_options, engine=engine
@@ -135,7 +137,7 @@ class CrowdStore(CrowdRepositories):
         # A store disposes only the engine it created.
         self._owns_engine = engine is None
         self._autocommit = AutocommitRunner(self.engine)
-        super().__init__(self._autocommit, providers or PROVIDERS)
+        super().__init__(self._autocommit, PROVIDERS if providers is None else providers)
 
     @property
     def url(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Literal, TypeAlias
 
-from taskdb.errors import InvalidEntry
+from taskdb.errors import InvalidEntry, InvalidType
 
 # Mephisto reserves this name for "no project"; a project may not be called that.
 NO_PROJECT = "NO_PROJECT"
@@ -97,11 +97,22 @@ class ProviderRegistry:
     def __init__(self, names: Iterable[str] = DEFAULT_PROVIDER_TYPES) -> None:
         self._lock = threading.Lock()
         self._names: dict[str, None] = {}
+        if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+            raise InvalidType(f"ProviderRegistry takes a collection of names, got {names!r}")
         for name in names:
             self.register(name)
 
     def register(self, name: str) -> None:
-        if not isinstance(name, str) or not name.strip():
+        """Accept ``name`` as a provider type from now on.
+
+        Raises:
+            InvalidType: ``name`` is not a string (also a ``TypeError``).
+            InvalidEntry: ``name`` is blank, or holds NUL or a lone surrogate (no
+                provider type could be stored).
+        """
+        if not isinstance(name, str):
+            raise InvalidType(f"a provider type is a non-empty string, got {name!r}")
+        if not name.strip() or "\x00" in name or _unencodable(name):
             raise InvalidEntry(f"a provider type is a non-empty string, got {name!r}")
         with self._lock:
             self._names[name] = None
@@ -116,6 +127,14 @@ class ProviderRegistry:
 
     def __repr__(self) -> str:
         return f"ProviderRegistry({list(self.names())!r})"
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 # Shared by every store built without its own registry, like Mephisto's provider registry.

@@ -12,11 +12,19 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, SupportsInt, cast
+from typing import Annotated, Any, SupportsInt, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
-from taskdb.errors import DatabaseError, InvalidEntry
+from taskdb.errors import DatabaseError, InvalidEntry, InvalidType, refusal
 
 
 # Not StrEnum: str() and format() of a member stay "TaskStatus.RUNNING", as in the seed.
@@ -65,29 +73,38 @@ class TaskInfo(BaseModel):
     # Not frozen: the seed's save() stamps update_time on the caller's object.
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str
-    backend: str
-    status: TaskStatus | str = TaskStatus.PENDING
+    # Strict: bytes are not text (lax pydantic would decode b"ibm"), "1000" or True are
+    # not a number of shots: a wrong type is InvalidType, as the seed's TypeError.
+    task_id: StrictStr
+    backend: StrictStr
+    status: Annotated[TaskStatus, Strict()] | StrictStr = TaskStatus.PENDING
     result: Any = None
-    # Strict: "1000" or True are not a number of shots.
     shots: int = Field(default=1000, strict=True)
-    submit_time: str = Field(default_factory=_now)
-    update_time: str = Field(default_factory=_now)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    submit_time: StrictStr = Field(default_factory=_now)
+    update_time: StrictStr = Field(default_factory=_now)
+    metadata: dict[StrictStr, Any] = Field(default_factory=dict)
 
     def __init__(self, *args: Any, **data: Any) -> None:
         # The seed's dataclass took its fields positionally; its callers still do.
         names = tuple(type(self).model_fields)
         if len(args) > len(names):
-            raise TypeError(f"TaskInfo takes at most {len(names)} positional arguments")
+            raise InvalidType(
+                f"TaskInfo takes at most {len(names)} positional arguments, got {len(args)}"
+            )
         for name, value in zip(names, args, strict=False):
             if name in data:
-                raise TypeError(f"TaskInfo got multiple values for argument {name!r}")
+                raise InvalidType(f"TaskInfo got multiple values for argument {name!r}")
             data[name] = value
+        unknown = [name for name in data if name not in names]
+        if unknown:
+            # As the seed dataclass's TypeError; pydantic cannot even name a key that is not UTF-8.
+            raise InvalidType(
+                f"TaskInfo got unexpected arguments {unknown!r}; its fields are {', '.join(names)}"
+            )
         try:
             super().__init__(**data)
         except ValidationError as error:
-            raise InvalidEntry(f"invalid TaskInfo: {_describe(error)}") from error
+            raise refusal(f"invalid TaskInfo: {_describe(error)}", error) from error
 
     @field_validator("task_id", mode="before")
     @classmethod
@@ -108,8 +125,8 @@ class TaskInfo(BaseModel):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskInfo:
         """Build from a dict such as ``to_dict`` returns."""
-        if not isinstance(data, Mapping):
-            raise InvalidEntry(f"from_dict takes a mapping of TaskInfo fields, got {data!r}")
+        if not isinstance(data, Mapping) or not all(isinstance(key, str) for key in data):
+            raise InvalidType(f"from_dict takes a mapping of TaskInfo fields, got {data!r}")
         return cls(**data)
 
 
@@ -127,7 +144,7 @@ def _int_as_text(value: object) -> object:
     return value
 
 
-def _storable(value: str) -> bool:
+def is_storable(value: str) -> bool:
     """Whether every engine stores the text as given; empty strings do.
 
     NUL is refused (PostgreSQL cannot store it), and so are lone surrogates (not UTF-8:
@@ -149,32 +166,38 @@ def normalize_status(status: object, what: str = "status") -> str:
     """The stored form of a status: a member's value, or a string as given (even empty)."""
     if isinstance(status, TaskStatus):
         return status.value
-    if isinstance(status, str) and _storable(status):
+    if isinstance(status, str) and is_storable(status):
         return status
-    raise InvalidEntry(
+    raise refused(
         f"{what} must be a TaskStatus or {_TEXT_RULE} (known: {', '.join(KNOWN_STATUSES)}),"
-        f" got {status!r}"
+        f" got {status!r}",
+        right_type=isinstance(status, str),
     )
 
 
 def normalize_statuses(statuses: Iterable[object], what: str) -> list[str]:
     if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
-        raise InvalidEntry(f"{what} must be a collection of statuses, got {statuses!r}")
+        raise InvalidType(f"{what} must be a collection of statuses, got {statuses!r}")
     return [normalize_status(status, what) for status in statuses]
 
 
 def check_key(value: object, what: str) -> str:
     """A backend, a timestamp: any string the engines store as given, the empty one too."""
-    if not isinstance(value, str) or not _storable(value):
-        raise InvalidEntry(f"{what} must be {_TEXT_RULE}, got {value!r}")
+    if not isinstance(value, str) or not is_storable(value):
+        raise refused(
+            f"{what} must be {_TEXT_RULE}, got {value!r}", right_type=isinstance(value, str)
+        )
     return value
 
 
 def check_task_id(value: object, what: str = "task_id") -> str:
     """A task id as stored: a string, or a 64-bit int as its text (the seed's TEXT affinity)."""
     value = _int_as_text(value)
-    if not isinstance(value, str) or not _storable(value):
-        raise InvalidEntry(f"{what} must be {_TEXT_RULE} or a 64-bit int, got {value!r}")
+    if not isinstance(value, str) or not is_storable(value):
+        raise refused(
+            f"{what} must be {_TEXT_RULE} or a 64-bit int, got {value!r}",
+            right_type=isinstance(value, str),
+        )
     return value
 
 
@@ -185,14 +208,17 @@ def check_limit(limit: object) -> int | None:
     """
     if limit is None:
         return None
+    right_type = not isinstance(limit, bool)
     try:
         value = int(cast("SupportsInt | str", limit))
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError) as error:
+        right_type = right_type and not isinstance(error, TypeError)
         value = None
     if isinstance(limit, bool) or value is None or not MIN_INT64 <= value <= MAX_LIMIT:
-        raise InvalidEntry(
+        raise refused(
             f"limit must be None or a whole number up to {MAX_LIMIT} (negative: no limit),"
-            f" got {limit!r}"
+            f" got {limit!r}",
+            right_type=right_type,
         )
     return None if value < 0 else value
 
@@ -201,10 +227,11 @@ def _json(value: Any, what: str, ensure_ascii: bool) -> str:
     try:
         text = json.dumps(value, ensure_ascii=ensure_ascii)
     except (TypeError, ValueError, RecursionError) as error:
-        raise InvalidEntry(
-            f"{what} must be JSON-serialisable (dict, list, str, ...): {error}"
+        raise refused(
+            f"{what} must be JSON-serialisable (dict, list, str, ...): {error}",
+            right_type=not isinstance(error, TypeError),
         ) from error
-    if not _storable(text):  # metadata keeps non-ASCII as is, lone surrogates included
+    if not is_storable(text):  # metadata keeps non-ASCII as is, lone surrogates included
         raise InvalidEntry(f"{what} holds text that is not valid UTF-8 (a lone surrogate)")
     return text
 
@@ -212,11 +239,12 @@ def _json(value: Any, what: str, ensure_ascii: bool) -> str:
 def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
     """The ``tasks`` row for ``info``; InvalidEntry names the first field that cannot be stored."""
     if not isinstance(info, TaskInfo):
-        raise InvalidEntry(f"save() takes a TaskInfo, got {type(info).__name__}")
+        raise InvalidType(f"save() takes a TaskInfo, got {type(info).__name__}")
     shots = info.shots
     if isinstance(shots, bool) or not isinstance(shots, int) or not MIN_SHOTS <= shots <= MAX_SHOTS:
-        raise InvalidEntry(
-            f"shots must be an int from {MIN_SHOTS} to {MAX_SHOTS} (64-bit), got {shots!r}"
+        raise refused(
+            f"shots must be an int from {MIN_SHOTS} to {MAX_SHOTS} (64-bit), got {shots!r}",
+            right_type=isinstance(shots, int) and not isinstance(shots, bool),
         )
     # As the seed: a falsy value is {}; any other JSON value is kept (seed caches hold lists).
     metadata = info.metadata or {}
@@ -231,6 +259,15 @@ def to_row(info: TaskInfo, update_time: str) -> dict[str, Any]:
         "result_json": None if info.result is None else _json(info.result, "result", True),
         "metadata_json": _json(metadata, "metadata", False),
     }
+
+
+# -- refusals: a wrong type is InvalidType (a TypeError, as the seed raised), not only a
+# ValueError; text no engine can store is refused before a driver fails on it.
+
+
+def refused(message: str, *, right_type: bool) -> InvalidEntry:
+    """``InvalidEntry`` for a bad value of an accepted type, else ``InvalidType`` (a TypeError)."""
+    return InvalidEntry(message) if right_type else InvalidType(message)
 
 
 def from_row(row: Mapping[Any, Any]) -> TaskInfo:

@@ -134,4 +134,5 @@ def _list_query(tiebreak: str, names: tuple[str, ...], limited: bool) -> sa.Sele
         .where(*_where(names))
         .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
     )
-    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
+    # BigInteger: PostgreSQL reads an Integer parameter as int4, and limits go to 2**63 - 1.
+    return query.limit(sa.bindparam("limit", type_=sa.BigInteger)) if limited else query

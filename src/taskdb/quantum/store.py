@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 from taskdb.backends import backend_for
 from taskdb.connections import AutocommitRunner
 from taskdb.engine import Database, database_file, public_url
-from taskdb.errors import InvalidEntry, translated
+from taskdb.errors import DatabaseError, InvalidEntry, InvalidType, operation, translated
 from taskdb.lifecycle.open import open_engine
-from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, to_row
+from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, is_storable, to_row
 from taskdb.quantum.repository import TaskInfoRepository
 from taskdb.spec import QUANTUM
 
@@ -67,7 +67,10 @@ class TaskStore:
         ForeignDatabase: (a ``RuntimeError``) the file belongs to another application.
         DatabaseBehind: a server database is not at the current revision.
         InvalidEntry: more than one of ``cache_dir``, ``url`` and ``engine``; bad
-            engine options.
+            engine options; a ``cache_dir`` holding NUL or a lone surrogate.
+        InvalidType: (an ``InvalidEntry`` and a ``TypeError``) an argument of the
+            wrong type, such as a ``cache_dir`` that is not a str or path.
+        DatabaseError: ``cache_dir`` cannot be created.
     """
 
     def __init__(
@@ -100,8 +103,13 @@ class TaskStore:
                 self.cache_dir = self.db_path.parent if self.db_path is not None else None
                 self._url = url
             else:
-                self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                self.cache_dir = _cache_dir(cache_dir) if cache_dir else default_cache_dir()
+                try:
+                    self.cache_dir.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DatabaseError(
+                        f"cannot create the cache directory {self.cache_dir}: {error}"
+                    ) from error
                 self.db_path = self.cache_dir / DB_FILENAME
                 self._url = f"sqlite:///{self.db_path.absolute()}"
             self._lock = threading.RLock()
@@ -159,6 +167,7 @@ class TaskStore:
         """The database URL, password hidden."""
         return public_url(self._url)
 
+    @operation("closing the quantum task store")
     def close(self) -> None:
         """Release the pooled connections; a later call opens them again.
 
@@ -185,21 +194,25 @@ class TaskStore:
 
     # -- CRUD ---------------------------------------------------------------
 
+    @operation("saving a task")
     def save(self, task_info: TaskInfo) -> None:
         """Insert or update a task by ``task_id``; stamps ``update_time`` on ``task_info`` too.
 
         ``submit_time`` keeps the value of the first save. Nothing is written, and the
-        object is left alone, when a field cannot be stored (``InvalidEntry``).
+        object is left alone, when a field cannot be stored (``InvalidEntry``, or
+        ``InvalidType``, also a ``TypeError``, when it has the wrong type).
         """
         now = datetime.now().isoformat()
         row = to_row(task_info, now)
         self._repository().save(row)
         task_info.update_time = now
 
+    @operation("reading a task")
     def get(self, task_id: str | int) -> TaskInfo | None:
         """The task with this id, or None; an int id means its text, as in the seed."""
         return self._repository().get(task_id)
 
+    @operation("listing tasks")
     def list(
         self,
         *,
@@ -213,18 +226,22 @@ class TaskStore:
         """
         return self._repository().list(status, backend, limit)
 
+    @operation("counting tasks")
     def count(self, *, status: str | None = None, backend: str | None = None) -> int:
         """How many tasks match the filters."""
         return self._repository().count(status, backend)
 
+    @operation("deleting a task")
     def delete(self, task_id: str | int) -> bool:
         """Remove one task; True if it existed. An int id means its text, as in the seed."""
         return self._repository().delete(task_id)
 
+    @operation("clearing tasks")
     def clear_completed(self, terminal_statuses: tuple[str, ...] = TERMINAL_STATUSES) -> int:
         """Delete tasks whose status is one of ``terminal_statuses``; how many went."""
         return self._repository().delete_statuses(terminal_statuses)
 
+    @operation("clearing all tasks")
     def clear_all(self) -> None:
         """Remove every task: a SQLite file goes with its -wal / -shm siblings.
 
@@ -246,6 +263,19 @@ class TaskStore:
                 # As the seed: a file that cannot be removed is left, not an error.
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
+
+
+def _cache_dir(value: object) -> Path:
+    """A folder name the file system can take: a str or path without NUL or lone surrogates."""
+    if not isinstance(value, str | os.PathLike) or isinstance(os.fspath(value), bytes):
+        raise InvalidType(f"cache_dir must be a str or a pathlib.Path, got {value!r}")
+    path = Path(value)
+    text = str(path)
+    if not is_storable(text):
+        raise InvalidEntry(
+            f"cache_dir may not contain NUL characters or lone surrogates, got {value!r}"
+        )
+    return path
 
 
 __all__ = [

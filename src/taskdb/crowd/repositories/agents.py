@@ -41,8 +41,8 @@ class AgentRepository(Repository[AgentRecord]):
         Raises:
             EntryDoesNotExist: no worker has ``worker_id``, or no unit has ``unit_id``
                 (nothing is written).
-            InvalidEntry: the provider type is not registered, or an argument has the
-                wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: the provider type is not registered, or an id is out of range.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -80,8 +80,9 @@ class AgentRepository(Repository[AgentRecord]):
 
         Raises:
             EntryDoesNotExist: no agent has ``agent_id``.
-            InvalidEntry: ``status`` is not an agent status (None included; the message
-                lists them), or the id is not one.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``status`` is not an agent status (the message lists them), or
+                the id is not one.
             DatabaseError: the database failed.
         """
         self._change(agent_id, self._validated(AgentStatusChange, {"status": status}))
@@ -105,8 +106,9 @@ class AgentRepository(Repository[AgentRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type, or ``status`` is not an agent
-                status (the message lists them).
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``status`` is not an agent status (the message lists them), or
+                another filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(

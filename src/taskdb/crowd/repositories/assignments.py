@@ -34,8 +34,8 @@ class AssignmentRepository(Repository[AssignmentRecord]):
 
         Raises:
             EntryDoesNotExist: no task, task run or requester has the id given.
-            InvalidEntry: the provider type is not registered, or an argument has the
-                wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: the provider type is not registered, or an id is out of range.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -64,8 +64,9 @@ class AssignmentRepository(Repository[AssignmentRecord]):
 
         Raises:
             EntryDoesNotExist: an item names a task, task run or requester that does not exist.
-            InvalidEntry: an item is invalid (the message gives its index), or
-                ``assignments`` is not a list of items.
+            InvalidType: ``assignments`` is not a list of items, or an item or one of its
+                fields is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: an item is invalid (the message gives its index).
             DatabaseError: the database failed.
         """
         return self._create_many(NewAssignment, assignments, "assignments")
@@ -87,7 +88,8 @@ class AssignmentRepository(Repository[AssignmentRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type.
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(

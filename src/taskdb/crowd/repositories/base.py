@@ -35,7 +35,14 @@ from taskdb.crowd.records import Record
 from taskdb.crowd.repositories.violations import ENTITIES, describe
 from taskdb.crowd.vocab import ProviderRegistry
 from taskdb.driver_errors import annotate
-from taskdb.errors import DatabaseError, EntryDoesNotExist, InvalidEntry, explain, operation
+from taskdb.errors import (
+    DatabaseError,
+    EntryDoesNotExist,
+    InvalidType,
+    explain,
+    operation,
+    refusal,
+)
 from taskdb.statements import cached
 
 T = TypeVar("T")
@@ -78,17 +85,20 @@ def table_of(model: type[DeclarativeBase]) -> Table:
 
 
 def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
-    """Validate one argument, or raise InvalidEntry naming it and what is allowed."""
+    """Validate one argument, or raise InvalidEntry naming it and what is allowed.
+
+    InvalidType (also a TypeError) when its type is one the argument does not take.
+    """
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
-        raise InvalidEntry(
-            f"{name}: {explain(error)}", columns=(name,), values={name: value}
+        raise refusal(
+            f"{name}: {explain(error)}", error, columns=(name,), values={name: value}
         ) from error
 
 
 def parse_id(value: object, name: str) -> int:
-    """An id from an int or a string of digits, or InvalidEntry naming the argument."""
+    """An id from an int or a string of digits, or InvalidEntry (InvalidType) naming it."""
     return parse(_ID, value, name)
 
 
@@ -181,7 +191,7 @@ class Repository(Generic[R]):
         self, model: type[I], items: Iterable[Mapping[str, Any] | Input], argument: str
     ) -> list[I]:
         if isinstance(items, str | bytes | Mapping | Input) or not isinstance(items, Iterable):
-            raise InvalidEntry(
+            raise InvalidType(
                 f"{argument}: expected a list of {model.__name__} or mappings, got {items!r}"
             )
         raw = [item.model_dump() if isinstance(item, Input) else item for item in items]
@@ -206,7 +216,8 @@ class Repository(Generic[R]):
 
         Raises:
             EntryDoesNotExist: no entry has this id.
-            InvalidEntry: ``entry_id`` is not an id.
+            InvalidType: ``entry_id`` is neither an int nor a string (also a ``TypeError``).
+            InvalidEntry: ``entry_id`` is not an id (``"abc"``, out of range).
             DatabaseError: the database failed, or the row holds values taskdb cannot read.
         """
         wanted = parse_id(entry_id, self.key().name)
@@ -224,8 +235,11 @@ class Repository(Generic[R]):
             try:
                 wanted[name] = adapter.validate_python(value)
             except ValidationError as error:
-                raise InvalidEntry(
-                    f"filter {name}: {explain(error)}", columns=(name,), values={name: value}
+                raise refusal(
+                    f"filter {name}: {explain(error)}",
+                    error,
+                    columns=(name,),
+                    values={name: value},
                 ) from error
         names = tuple(wanted)
         statement = self._statement(

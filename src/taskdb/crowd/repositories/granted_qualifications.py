@@ -29,7 +29,8 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         Raises:
             EntryDoesNotExist: no qualification has ``qualification_id``, or no worker
                 has ``worker_id``.
-            InvalidEntry: an id is not one, or ``value`` is not a whole number.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: an id is not one, or ``value`` is out of range.
             DatabaseError: the database failed.
         """
         grant = {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
@@ -55,6 +56,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
 
         Raises:
             EntryDoesNotExist: the worker has no grant of the qualification.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
             InvalidEntry: an id is not one.
             DatabaseError: the database failed, or the row holds values taskdb cannot read.
         """
@@ -94,7 +96,8 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type.
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(qualification_id=qualification_id, worker_id=worker_id, value=value)
@@ -107,6 +110,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             True if a grant was removed, False if there was none.
 
         Raises:
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
             InvalidEntry: an id is not one.
             DatabaseError: the database failed.
         """

@@ -30,7 +30,8 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
 
         Raises:
             EntryDoesNotExist: no worker has ``worker_id``, or no task run has ``task_run_id``.
-            InvalidEntry: an argument has the wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: an id is not one, or text is empty or not storable.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -56,8 +57,9 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
 
         Raises:
             EntryDoesNotExist: no onboarding agent has ``onboarding_agent_id``.
-            InvalidEntry: ``status`` is not an agent status (None included; the message
-                lists them), or the id is not one.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``status`` is not an agent status (the message lists them), or
+                the id is not one.
             DatabaseError: the database failed.
         """
         change = self._validated(AgentStatusChange, {"status": status})
@@ -79,8 +81,9 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type, or ``status`` is not an agent
-                status (the message lists them).
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``status`` is not an agent status (the message lists them), or
+                another filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(

@@ -23,7 +23,8 @@ class ProjectRepository(Repository[ProjectRecord]):
 
         Raises:
             EntryAlreadyExists: a project already has this name.
-            InvalidEntry: the name is empty, ``NO_PROJECT`` or not text.
+            InvalidType: the name is not a string (also a ``TypeError``).
+            InvalidEntry: the name is empty, ``NO_PROJECT``, or holds NUL or a lone surrogate.
             DatabaseError: the database failed.
         """
         values = self._validated(NewProject, {"project_name": project_name})
@@ -38,7 +39,8 @@ class ProjectRepository(Repository[ProjectRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter is not text.
+            InvalidType: a filter is not a string (also a ``TypeError``).
+            InvalidEntry: a filter holds NUL or a lone surrogate.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(project_name=project_name)

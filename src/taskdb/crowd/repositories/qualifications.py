@@ -29,7 +29,8 @@ class QualificationRepository(Repository[QualificationRecord]):
 
         Raises:
             EntryAlreadyExists: a qualification already has this name.
-            InvalidEntry: the name is empty or not text.
+            InvalidType: the name is not a string (also a ``TypeError``).
+            InvalidEntry: the name is empty, or holds NUL or a lone surrogate.
             DatabaseError: the database failed.
         """
         values = self._validated(NewQualification, {"qualification_name": qualification_name})
@@ -44,7 +45,8 @@ class QualificationRepository(Repository[QualificationRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter is not text.
+            InvalidType: a filter is not a string (also a ``TypeError``).
+            InvalidEntry: a filter holds NUL or a lone surrogate.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(qualification_name=qualification_name)
@@ -58,7 +60,8 @@ class QualificationRepository(Repository[QualificationRecord]):
 
         Raises:
             EntryDoesNotExist: no qualification has this name.
-            InvalidEntry: the name is not text.
+            InvalidType: the name is not a string (also a ``TypeError``).
+            InvalidEntry: the name holds NUL or a lone surrogate.
             DatabaseError: the database failed.
         """
         name = parse(_NAME, qualification_name, "qualification_name")

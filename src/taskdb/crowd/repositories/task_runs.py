@@ -31,8 +31,8 @@ class TaskRunRepository(Repository[TaskRunRecord]):
 
         Raises:
             EntryDoesNotExist: no task has ``task_id``, or no requester has ``requester_id``.
-            InvalidEntry: the provider type is not registered, or an argument has the
-                wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: the provider type is not registered, or an id is out of range.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -63,7 +63,8 @@ class TaskRunRepository(Repository[TaskRunRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type.
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(task_id=task_id, requester_id=requester_id, is_completed=is_completed)
@@ -77,7 +78,8 @@ class TaskRunRepository(Repository[TaskRunRecord]):
 
         Raises:
             EntryDoesNotExist: no task run has ``task_run_id``.
-            InvalidEntry: ``is_completed`` is not True, False, 0 or 1, or the id is not one.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``is_completed`` is an int other than 0 or 1, or the id is not one.
             DatabaseError: the database failed.
         """
         change = self._validated(

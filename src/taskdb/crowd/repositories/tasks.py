@@ -28,7 +28,8 @@ class TaskRepository(Repository[TaskRecord]):
         Raises:
             EntryAlreadyExists: a task already has this name.
             EntryDoesNotExist: no project has ``project_id``.
-            InvalidEntry: the name is empty, or an argument has the wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: the name is empty, or an id is not one.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -47,7 +48,8 @@ class TaskRepository(Repository[TaskRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type.
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(task_name=task_name, project_id=project_id)
@@ -66,8 +68,9 @@ class TaskRepository(Repository[TaskRecord]):
         Raises:
             EntryDoesNotExist: no task has ``task_id``, or no project has ``project_id``.
             EntryAlreadyExists: another task already has ``task_name``.
-            InvalidEntry: the task already has task runs, the name is empty, or an
-                argument has the wrong type.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: the task already has task runs, the name is empty, or an id is
+                not one.
             DatabaseError: the database failed.
         """
         wanted = parse_id(task_id, "task_id")

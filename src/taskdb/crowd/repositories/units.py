@@ -46,8 +46,9 @@ class UnitRepository(Repository[UnitRecord]):
         Raises:
             EntryAlreadyExists: the assignment already has a unit at ``unit_index``.
             EntryDoesNotExist: no task, task run, requester or assignment has the id given.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
             InvalidEntry: ``pay_amount`` is not a finite number, the provider type is not
-                registered, or an argument has the wrong type.
+                registered, or an id or the index is out of range.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -82,8 +83,9 @@ class UnitRepository(Repository[UnitRecord]):
                 assignment and index.
             EntryDoesNotExist: an item names a task, task run, requester or assignment
                 that does not exist.
-            InvalidEntry: an item is invalid (the message gives its index), or ``units``
-                is not a list of items.
+            InvalidType: ``units`` is not a list of items, or an item or one of its fields
+                is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: an item is invalid (the message gives its index).
             DatabaseError: the database failed.
         """
         return self._create_many(NewUnit, units, "units", _CREATED)
@@ -112,8 +114,9 @@ class UnitRepository(Repository[UnitRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type, or ``status`` is not a unit status
-                (the message lists them).
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: ``status`` is not a unit status (the message lists them), or
+                another filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(
@@ -141,12 +144,14 @@ class UnitRepository(Repository[UnitRecord]):
 
         Raises:
             EntryDoesNotExist: no unit has ``unit_id``, or no agent has ``agent_id``.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
             InvalidEntry: ``status`` is not a unit status or is ``mixed`` (the message
                 lists the allowed ones), or an id is not one.
             DatabaseError: the database failed.
         """
         self._change(unit_id, self._validated(UnitChange, {"status": status, "agent_id": agent_id}))
 
+    @operation("updating {entity}")
     def update_status(self, unit_id: IdLike, status: UnitStatusLike) -> None:
         """Set a unit's status: the seed's name for ``update(unit_id, status)``.
 
@@ -155,6 +160,7 @@ class UnitRepository(Repository[UnitRecord]):
 
         Raises:
             EntryDoesNotExist: no unit has ``unit_id``.
+            InvalidType: an argument is of a type it does not take (also a ``TypeError``).
             InvalidEntry: ``status`` is not a unit status or is ``mixed``, or the id is not one.
             DatabaseError: the database failed.
         """
@@ -169,6 +175,7 @@ class UnitRepository(Repository[UnitRecord]):
 
         Raises:
             EntryDoesNotExist: no unit has ``unit_id``.
+            InvalidType: ``unit_id`` is neither an int nor a string (also a ``TypeError``).
             InvalidEntry: ``unit_id`` is not an id.
             DatabaseError: the database failed.
         """

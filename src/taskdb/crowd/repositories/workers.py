@@ -23,8 +23,8 @@ class WorkerRepository(Repository[WorkerRecord]):
 
         Raises:
             EntryAlreadyExists: a worker already has this name.
-            InvalidEntry: the name is empty, the provider type is not registered, or an
-                argument is not text.
+            InvalidType: an argument is not a string (also a ``TypeError``).
+            InvalidEntry: the name is empty, or the provider type is not registered.
             DatabaseError: the database failed.
         """
         values = self._validated(
@@ -43,7 +43,8 @@ class WorkerRepository(Repository[WorkerRecord]):
             Their records, in id order (empty if none matches).
 
         Raises:
-            InvalidEntry: a filter has the wrong type.
+            InvalidType: a filter is of a type it does not take (also a ``TypeError``).
+            InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
         return self._find(worker_name=worker_name, provider_type=provider_type)
