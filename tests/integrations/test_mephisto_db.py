@@ -326,6 +326,7 @@ def test_a_closed_or_unopened_store_is_refused_clearly(database_path: Path) -> N
     db.init_tables()
     assert db.store is store
     db._store = None
+    assert repr(db) == f"TaskdbMephistoDB({str(database_path)!r}, url=None)"
     with pytest.raises(MephistoDBException, match="not initialised"):
         db.find_projects()
     db.shutdown()  # nothing to close

@@ -199,7 +199,8 @@ class TaskdbMephistoDB(MephistoDB):  # type: ignore[misc]  # Mephisto is untyped
             self._store.close()
 
     def __repr__(self) -> str:
-        return f"TaskdbMephistoDB({self.db_path!r}, url={self.url!r})"
+        url = self._store.url if self._store is not None else None
+        return f"TaskdbMephistoDB({self.db_path!r}, url={url!r})"
 
     def _objects(self, cls: Any, key: str, records: Iterable[Record]) -> list[Any]:
         rows = [_row(record) for record in records]
