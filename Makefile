@@ -9,14 +9,15 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,mephisto]'
 	touch $(STAMP)
 
 # Brings both embedded stores to head through Alembic, then runs the end-to-end demo.
 demo: $(STAMP)
 	$(BIN)/taskdb demo
 
-# Lint, type-check, then the whole suite (server engines run when they can be reached);
+# Lint, type-check, then the whole suite (server engines run when they can be reached;
+# Mephisto's own database tests run against taskdb.integrations.mephisto on every engine);
 # line coverage of src/taskdb must stay at 95% or more.
 test: $(STAMP)
 	$(BIN)/ruff check .

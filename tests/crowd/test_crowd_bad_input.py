@@ -92,7 +92,7 @@ def bad_values(parameter: inspect.Parameter, method: str) -> list[Any]:
     if name == "status":  # finders refuse unknown statuses too; "mixed" is a unit status
         return [*BAD_TEXT, "bogus", "ASSIGNED", *([] if finder else ["mixed"]), *missing]
     if name == "task_type":
-        return [1.5, True, b"x", "nul\x00", *missing]
+        return [1.5, b"x", "nul\x00", *missing]
     if name in ("sandbox", "is_completed"):
         return [*BAD_FLAGS, *missing]
     if name in ("unit_index", "value"):

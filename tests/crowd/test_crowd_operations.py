@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 
@@ -57,6 +58,28 @@ def test_tasks_new_get_find_update(store: CrowdStore) -> None:
     assert (record.task_name, record.project_id) == ("renamed", other)
     store.tasks.update(task)  # nothing to change is not an error
     assert store.tasks.get(task) == record
+
+
+def test_task_type_takes_a_flag_stored_as_the_seed_stored_it(
+    store: CrowdStore, world: World
+) -> None:
+    # Mephisto's own tests pass a sandbox flag where task_type goes; sqlite3 binds True as
+    # the integer 1 and the seed's TEXT column keeps it as '1'.
+    seed = sqlite3.connect(":memory:")
+    seed.execute("CREATE TABLE t (task_type TEXT NOT NULL)")
+    seed.executemany("INSERT INTO t VALUES (?)", [(True,), (False,)])
+    assert seed.execute("SELECT task_type FROM t").fetchall() == [("1",), ("0",)]
+    seed.close()
+
+    task = store.tasks.new("flagged", False)
+    unit = store.units.new(
+        world.task, world.task_run, world.requester, world.assignment, 1, 1.0, "mock", True
+    )
+    assert store.tasks.get(task).task_type == "0"
+    assert store.units.get(unit).task_type == "1"
+    assert [u.unit_id for u in store.units.find(task_type=True)] == [unit]
+    assert [u.unit_id for u in store.units.find(task_type="1")] == [unit]
+    assert store.units.find(task_type=False) == []
 
 
 def test_tasks_failures(store: CrowdStore, crowd_url: str) -> None:

@@ -18,8 +18,14 @@ import sqlalchemy as sa
 from alembic import command
 
 import taskdb
+from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseBehind, DatabaseError, DatabaseTooNew, SchemaMismatch
+from taskdb.errors import (
+    DatabaseBehind,
+    DatabaseError,
+    DatabaseTooNew,
+    SchemaMismatch,
+)
 from taskdb.files import backup_path
 from taskdb.lifecycle import (
     State,
@@ -34,7 +40,7 @@ from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.schema.shape import compare, describe
 from taskdb.spec import CROWD
 from tests.support.engines import Target
-from tests.support.processes import open_at_once
+from tests.support.processes import open_at_once, open_store_upgrading_at_once
 from tests.support.seed_files import dump, fill_crowd_seed_file, make_crowd_seed_file
 
 
@@ -167,6 +173,67 @@ def test_server_database_is_not_upgraded_on_open(server_target: Target) -> None:
     engine.dispose()
     with pytest.raises(DatabaseBehind, match=f"revision {baseline_revision(CROWD)}"):
         open_engine(CROWD, url)
+
+
+def test_a_server_database_is_upgraded_on_open_when_asked(server_target: Target) -> None:
+    fresh = server_target.fresh_url()
+    with pytest.raises(DatabaseBehind, match="is fresh"):
+        CrowdStore(fresh)
+    with CrowdStore(fresh, upgrade=True) as store:
+        assert read_status(store.engine, CROWD).revision == head_revision(CROWD)
+        store.projects.new("made at start-up")
+    with CrowdStore(fresh) as reopened:  # at head now: no upgrade needed
+        assert [p.project_name for p in reopened.projects.find()] == ["made at start-up"]
+
+    behind = server_target.fresh_url()
+    engine = create_engine(behind, CROWD)
+    upgrade(engine, CROWD, baseline_revision(CROWD))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO projects (project_name) VALUES ('kept')")
+    with pytest.raises(DatabaseBehind, match=f"revision {baseline_revision(CROWD)}"):
+        open_engine(CROWD, engine=engine)
+    assert open_engine(CROWD, engine=engine, upgrade=True) is engine
+    assert read_status(engine, CROWD).revision == head_revision(CROWD)
+    engine.dispose()
+    with CrowdStore(behind) as store:
+        assert [p.project_name for p in store.projects.find()] == ["kept"]
+
+
+def test_upgrade_on_open_still_refuses_a_foreign_server_database(server_target: Target) -> None:
+    url = server_target.fresh_url()
+    engine = create_engine(url, CROWD)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE projects (other_column INTEGER)")
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match="no taskdb version table"):
+        CrowdStore(url, upgrade=True)
+    engine = create_engine(url, CROWD)
+    assert sa.inspect(engine).get_table_names() == ["projects"]
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_four_processes_upgrading_one_fresh_server_database_on_open(
+    server_target: Target,
+) -> None:
+    url = server_target.fresh_url()
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    workers = [
+        context.Process(target=open_store_upgrading_at_once, args=(url, barrier, results))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+
+    # The migration lock lets one opener upgrade; the others find the database current.
+    assert [state for _ran, state in outcomes] == ["current"] * 4
+    assert sum(ran for ran, _state in outcomes) == 1
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import logging
 from multiprocessing import Queue
 from multiprocessing.synchronize import Barrier
 
+from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
 from taskdb.lifecycle import open_engine, read_status, upgrade
 from taskdb.spec import CROWD
@@ -20,12 +21,17 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def open_at_once(url: str, barrier: Barrier, results: Queue[tuple[bool, str]]) -> None:
-    """Open the crowd store once every sibling is ready; put (ran migrations, state)."""
+def _collect() -> _Collect:
     collected = _Collect()
     logger = logging.getLogger("taskdb")
     logger.addHandler(collected)
     logger.setLevel(logging.INFO)
+    return collected
+
+
+def open_at_once(url: str, barrier: Barrier, results: Queue[tuple[bool, str]]) -> None:
+    """Open the crowd store once every sibling is ready; put (ran migrations, state)."""
+    collected = _collect()
     barrier.wait(timeout=60)
     if url.startswith("sqlite"):
         engine = open_engine(CROWD, url)
@@ -36,5 +42,17 @@ def open_at_once(url: str, barrier: Barrier, results: Queue[tuple[bool, str]]) -
         state = read_status(engine, CROWD).state
     finally:
         engine.dispose()
+    ran = any(message.startswith("upgrading") for message in collected.messages)
+    results.put((ran, state.value))
+
+
+def open_store_upgrading_at_once(
+    url: str, barrier: Barrier, results: Queue[tuple[bool, str]]
+) -> None:
+    """Open ``CrowdStore(url, upgrade=True)`` once every sibling is ready; as open_at_once."""
+    collected = _collect()
+    barrier.wait(timeout=60)
+    with CrowdStore(url, upgrade=True) as store:
+        state = read_status(store.engine, CROWD).state
     ran = any(message.startswith("upgrading") for message in collected.messages)
     results.put((ran, state.value))

@@ -95,9 +95,10 @@ def _checked_text(value: str) -> str:
 
 
 def _as_task_type(value: object) -> object:
-    # The seed's callers pass ints here and SQLite stores them as text.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    # The seed's callers pass ints here, and bools too (Mephisto's own tests pass a sandbox
+    # flag): SQLite binds True as 1 and its TEXT column stores '1', so True is '1', False '0'.
+    if isinstance(value, int):
+        return str(int(value))
     return value
 
 

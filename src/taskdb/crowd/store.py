@@ -106,7 +106,8 @@ class CrowdStore(CrowdRepositories):
     ``store.agents``, ...: listed below under "Data descriptors inherited from
     CrowdRepositories"). Each repository call commits on its own. ``unit_of_work()``
     groups calls in one transaction. An embedded SQLite database upgrades itself on
-    open; a server database must already be at head (DatabaseBehind names the command).
+    open; a server database must already be at head (DatabaseBehind names the command)
+    unless ``upgrade=True`` is given.
 
     Args:
         url: The database URL; else ``TASKDB_CROWD_URL``, else the default file.
@@ -118,6 +119,11 @@ class CrowdStore(CrowdRepositories):
             engine, or a SQLite one made by ``taskdb.engine.create_engine(url, CROWD)``.
             The store checks (and, on SQLite, upgrades) its database, and leaves the
             engine open on ``close()``: the caller disposes it.
+        upgrade: Bring a PostgreSQL or MariaDB database to head on open (creating the
+            tables of a fresh one) under the migration lock, instead of raising
+            ``DatabaseBehind``; for an application that owns its database. Off by
+            default: upgrading a shared database is an operator's decision. SQLite
+            files upgrade themselves either way.
     """
 
     def __init__(
@@ -127,12 +133,13 @@ class CrowdStore(CrowdRepositories):
         providers: ProviderRegistry | None = None,
         engine_options: Mapping[str, Any] | None = None,
         engine: Engine | None = None,
+        upgrade: bool = False,
     ) -> None:
         if providers is not None and not isinstance(providers, ProviderRegistry):
             raise InvalidType(f"providers must be a ProviderRegistry, got {providers!r}")
         with translated("opening the crowd store"):
             self.engine: Engine = open_engine(
-                CROWD, url, engine_options=engine_options, engine=engine
+                CROWD, url, engine_options=engine_options, engine=engine, upgrade=upgrade
             )
         # A store disposes only the engine it created.
         self._owns_engine = engine is None

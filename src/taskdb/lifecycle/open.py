@@ -4,7 +4,9 @@ The URL, engine family and file are resolved once, into a :class:`Database`. A c
 database costs one status read. A refused one (foreign, too new, a server behind) is
 refused from that read, with nothing created beside it. Only a database that needs
 work goes on to the upgrade, which reads it again under the migration lock, acts,
-and reads it once after.
+and reads it once after. A server database is upgraded on open only when the caller
+asks for it (``upgrade=True``): an application that owns its database can then bring
+it to head at start-up, and concurrent openers wait for each other on the lock.
 """
 
 from __future__ import annotations
@@ -21,19 +23,22 @@ from taskdb.lifecycle.upgrade import upgrade_database
 from taskdb.spec import StoreSpec
 
 
-def prepare(engine: Engine, spec: StoreSpec) -> DatabaseStatus:
-    """Make an opened database usable, or refuse it. SQLite upgrades itself; servers do not."""
-    return prepare_database(Database.of(engine, spec))
+def prepare(engine: Engine, spec: StoreSpec, *, upgrade: bool = False) -> DatabaseStatus:
+    """Make an opened database usable, or refuse it.
+
+    SQLite upgrades itself; a server database is upgraded only with ``upgrade=True``.
+    """
+    return prepare_database(Database.of(engine, spec), upgrade=upgrade)
 
 
-def prepare_database(database: Database) -> DatabaseStatus:
+def prepare_database(database: Database, *, upgrade: bool = False) -> DatabaseStatus:
     spec = database.spec
     status = status_of(database)
     if status.state is State.CURRENT:
         return status
     embedded = database.backend.embedded
     refuse_unusable(status, spec, embedded)
-    if not embedded:
+    if not embedded and not upgrade:
         raise DatabaseBehind(
             f"the {spec.name} database at {status.url} is {status.state.value} "
             f"(revision {status.revision or 'none'}, head {status.head}); bring it to head "
@@ -48,6 +53,7 @@ def open_engine(
     *,
     engine_options: Mapping[str, Any] | None = None,
     engine: Engine | None = None,
+    upgrade: bool = False,
 ) -> Engine:
     """Make the store's database usable and return its engine.
 
@@ -55,6 +61,11 @@ def open_engine(
     ``engine_options`` (``sqlalchemy.create_engine`` arguments over taskdb's own); it is
     disposed again if the database is refused. With ``engine``: the caller's engine goes
     through the same checks and upgrades, and is never disposed here (the caller owns it).
+
+    A SQLite file is always brought to head. A PostgreSQL or MariaDB database behind
+    head (fresh included) raises ``DatabaseBehind`` unless ``upgrade`` is true: then it
+    is upgraded under the migration lock, as ``taskdb upgrade`` would. A foreign or too
+    new database is refused either way.
     """
     if engine is not None:
         if url:
@@ -63,12 +74,12 @@ def open_engine(
             raise InvalidEntry(
                 "engine_options apply to an engine taskdb creates; set them on your engine"
             )
-        prepare_database(Database.given(engine, spec))
+        prepare_database(Database.given(engine, spec), upgrade=upgrade)
         return engine
     options = engine_options_of(engine_options)
     database = connect_database(spec.resolve_url(url), spec, **options)
     try:
-        prepare_database(database)
+        prepare_database(database, upgrade=upgrade)
     except BaseException:
         database.engine.dispose()
         raise
