@@ -431,3 +431,17 @@ def test_server_database_with_seed_tables_but_no_version_is_refused(
         assert read_status(engine, CROWD).state is State.LEGACY
     finally:
         engine.dispose()
+
+
+def test_a_quantum_server_database_is_upgraded_on_open_when_asked(server_target: Target) -> None:
+    from taskdb.quantum import TaskInfo, TaskStore
+    from taskdb.spec import QUANTUM
+
+    fresh = server_target.fresh_url("quantum")
+    with pytest.raises(DatabaseBehind, match="is fresh"):
+        TaskStore(url=fresh)
+    with TaskStore(url=fresh, upgrade=True) as store:
+        assert read_status(store.engine, QUANTUM).revision == head_revision(QUANTUM)
+        store.save(TaskInfo(task_id="t", backend="sim"))
+    with TaskStore(url=fresh) as reopened:
+        assert [task.task_id for task in reopened.list()] == ["t"]

@@ -62,10 +62,13 @@ class TaskStore:
             ``taskdb.engine.create_engine(url, QUANTUM)``. The store never disposes it
             (``close()`` leaves it to the caller), and ``clear_all()`` deletes the rows
             instead of removing the file its pool may still hold open.
+        upgrade: Bring a PostgreSQL or MariaDB database to head on open, under the
+            migration lock, instead of raising ``DatabaseBehind`` (as ``CrowdStore``).
 
     Raises:
         ForeignDatabase: (a ``RuntimeError``) the file belongs to another application.
-        DatabaseBehind: a server database is not at the current revision.
+        DatabaseBehind: a server database is not at the current revision (and
+            ``upgrade`` was not asked for).
         InvalidEntry: more than one of ``cache_dir``, ``url`` and ``engine``; bad
             engine options; a ``cache_dir`` holding NUL or a lone surrogate.
         InvalidType: (an ``InvalidEntry`` and a ``TypeError``) an argument of the
@@ -80,7 +83,9 @@ class TaskStore:
         url: str | None = None,
         engine_options: Mapping[str, Any] | None = None,
         engine: Engine | None = None,
+        upgrade: bool = False,
     ) -> None:
+        self._upgrade = upgrade
         with translated("opening the quantum task store"):
             if url and cache_dir:
                 raise InvalidEntry("give TaskStore either cache_dir or url, not both")
@@ -137,6 +142,7 @@ class TaskStore:
                         None if self._given_engine is not None else self._url,
                         engine_options=self._engine_options,
                         engine=self._given_engine,
+                        upgrade=self._upgrade,
                     )
                 self._tasks = TaskInfoRepository(AutocommitRunner(engine), backend_for(engine))
                 self._engine = engine
