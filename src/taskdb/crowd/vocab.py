@@ -85,8 +85,6 @@ AgentStatusLike: TypeAlias = AgentStatus | AgentStatusName
 # "mixed" describes an assignment whose units disagree; no single unit can be mixed.
 UNIT_STATUSES: tuple[str, ...] = tuple(s.value for s in UnitStatus if s is not UnitStatus.MIXED)
 AGENT_STATUSES: tuple[str, ...] = tuple(s.value for s in AgentStatus)
-INCOMPLETE_UNIT_STATUSES = (UnitStatus.CREATED, UnitStatus.LAUNCHED, UnitStatus.ASSIGNED)
-FINAL_UNIT_STATUSES = (UnitStatus.ACCEPTED, UnitStatus.EXPIRED, UnitStatus.SOFT_REJECTED)
 
 DEFAULT_PROVIDER_TYPES = ("mock", "mturk", "mturk_sandbox")
 
