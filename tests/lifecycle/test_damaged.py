@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from taskdb.crowd import CrowdStore
-from taskdb.engine import create_engine
+from taskdb.engine import Database, create_engine
 from taskdb.errors import DamagedDatabase
-from taskdb.lifecycle import open_engine, upgrade
+from taskdb.lifecycle import check, open_engine, upgrade
 from taskdb.spec import CROWD
 from taskdb.tools.cli import EXIT_FAILED, main
 
@@ -70,10 +70,8 @@ def test_a_corrupt_schema_page_is_damaged(tmp_path: Path) -> None:
     assert _digest(path) == before
 
 
-def test_check_finds_a_corrupt_page_a_status_read_does_not_touch(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = _filled(tmp_path / "crowd.sqlite")
+def _corrupt_workers_page(path: Path) -> None:
+    """Overwrite the workers table's root page, which a status read never touches."""
     connection = sqlite3.connect(path)
     (root,) = connection.execute(
         "SELECT rootpage FROM sqlite_master WHERE name = 'workers'"
@@ -84,6 +82,48 @@ def test_check_finds_a_corrupt_page_a_status_read_does_not_touch(
     start = (root - 1) * page_size
     data[start : start + page_size] = b"\x07" * page_size
     path.write_bytes(bytes(data))
+
+
+def test_a_current_file_with_a_corrupt_page_is_refused_on_open(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    _corrupt_workers_page(path)
+    before = (_digest(path), sorted(p.name for p in tmp_path.iterdir()))
+
+    with pytest.raises(DamagedDatabase, match="quick_check") as refused:
+        CrowdStore(f"sqlite:///{path}")
+
+    assert "crowd.sqlite.crowd_0001.bak" in str(refused.value)
+    assert (_digest(path), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+def test_a_sound_file_is_checked_once_per_process_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    checked: list[Path] = []
+    real = check.verify_pages
+
+    def counting(database: Database) -> None:
+        assert database.file is not None
+        checked.append(database.file)
+        real(database)
+
+    monkeypatch.setattr(check, "verify_pages", counting)
+    for _ in range(3):
+        CrowdStore(f"sqlite:///{path}").close()
+    assert checked == [path]
+
+    _corrupt_workers_page(path)  # a new size or mtime: the next open reads every page again
+    with pytest.raises(DamagedDatabase, match="quick_check"):
+        CrowdStore(f"sqlite:///{path}")
+    assert checked == [path, path]
+
+
+def test_check_finds_a_corrupt_page_a_status_read_does_not_touch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    _corrupt_workers_page(path)
 
     code = main(["check", "--url", f"sqlite:///{path}"])
 

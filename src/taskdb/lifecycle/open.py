@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from taskdb.engine import Database, connect_database, engine_options_of
 from taskdb.errors import DatabaseBehind, InvalidEntry
+from taskdb.lifecycle.check import verify_pages_once
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
 from taskdb.lifecycle.upgrade import upgrade_database
 from taskdb.spec import StoreSpec
@@ -35,6 +36,8 @@ def prepare_database(database: Database, *, upgrade: bool = False) -> DatabaseSt
     spec = database.spec
     status = status_of(database)
     if status.state is State.CURRENT:
+        if database.backend.embedded:
+            verify_pages_once(database)
         return status
     embedded = database.backend.embedded
     refuse_unusable(status, spec, embedded)
