@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from benchmarks.timing import Side
+from taskdb.backends import backend_for
 from taskdb.engine import BUSY_TIMEOUT_MS
 from tests.support.engines import ENGINES as TEST_ENGINES
 from tests.support.engines import SERVER_URL_VARIABLES, Target, admin_url, unreachable_reason
@@ -54,7 +56,7 @@ class Raw:
     SQL is written with ``?`` placeholders and converted for the server drivers.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, synchronous: str = "NORMAL") -> None:
         parsed = sa.make_url(url)
         self.dialect = parsed.get_backend_name()
         self.connection: Any
@@ -64,7 +66,7 @@ class Raw:
             for pragma in (
                 f"busy_timeout = {BUSY_TIMEOUT_MS}",
                 "journal_mode = WAL",
-                "synchronous = NORMAL",
+                f"synchronous = {synchronous}",
                 "foreign_keys = ON",
             ):
                 self.connection.execute(f"PRAGMA {pragma}")
@@ -140,3 +142,21 @@ class Raw:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class CoreFloor:
+    """SQLAlchemy Core statements on one held connection of a store's engine.
+
+    The least any SQLAlchemy-based call can cost: no pool checkout, no records, the
+    store's own engine (its events included) and read options.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._connection = engine.connect().execution_options(**backend_for(engine).read_options())
+
+    def rows(self, statement: sa.Executable, parameters: Callable[[], dict[str, Any]]) -> Side:
+        """A side that runs ``statement`` with fresh ``parameters`` and fetches every row."""
+        return Side(lambda: self._connection.execute(statement, parameters()).all())
+
+    def close(self) -> None:
+        self._connection.close()

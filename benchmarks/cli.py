@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import crowd, dataset, opening, orm, quantum, report
-from benchmarks.backends import ENGINES, Backend, Raw
+from benchmarks import crowd, dataset, memory, opening, orm, quantum, report
+from benchmarks.backends import ENGINES, Backend, CoreFloor, Raw
 from benchmarks.timing import Result, Workload, measure
 from taskdb.crowd import CrowdStore
 from taskdb.quantum import TaskStore
@@ -34,6 +34,8 @@ from tests.support import cookbook_data
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (10_000, 100_000)
+# Units one find() call lists in the memory measurement, against iterate() over all.
+MEMORY_LISTED = 200_000
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -55,10 +57,23 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=15, help="samples per side (default 15)")
     parser.add_argument(
+        "--memory-units",
+        type=int,
+        default=1_000_000,
+        help="units walked by the SQLite memory measurement (default 1000000; 0 skips it)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=HERE / "results.json", help="machine-readable output"
     )
     parser.add_argument(
         "--markdown", type=Path, default=HERE / "RESULTS.md", help="the report (from the JSON)"
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=HERE / "reference.json",
+        help="an earlier run's JSON whose ratios writes are judged against "
+        "(default: benchmarks/reference.json, the run before issue 11's changes)",
     )
     parser.add_argument(
         "--report-only",
@@ -72,9 +87,10 @@ def _run(workloads: list[Workload], repeat: int, label: str) -> list[Result]:
     results = []
     for workload in workloads:
         result = measure(workload, repeat)
+        floor = "" if result.floor_us is None else f", Core {result.floor_us:,.1f} us"
         print(
             f"  [{label}] {workload.name}: taskdb {result.taskdb_us:,.1f} us, "
-            f"baseline {result.baseline_us:,.1f} us, x{result.ratio:.2f}",
+            f"baseline {result.baseline_us:,.1f} us{floor}, x{result.ratio:.2f}",
             flush=True,
         )
         results.append(result)
@@ -96,6 +112,7 @@ def _as_json(results: list[Result]) -> list[dict[str, Any]]:
             "note": r.note,
             "taskdb_samples_us": r.taskdb_samples,
             "baseline_samples_us": r.baseline_samples,
+            "floor_us": None if r.floor_us is None else round(r.floor_us, 2),
         }
         for r in results
     ]
@@ -119,7 +136,18 @@ def _crowd(backend: Backend, sizes: list[int], repeat: int) -> dict[str, Any]:
                 _run(crowd.finder_workloads(store, raw, loaded), repeat, label)
             )
             if position == 0:
-                operations = _run(crowd.point_workloads(store, raw, loaded), repeat, label)
+                floor = CoreFloor(store.engine)
+                try:
+                    workloads = crowd.point_workloads(store, raw, loaded, floor)
+                    operations = _run(workloads, repeat, label)
+                finally:
+                    floor.close()
+                if backend.name == "sqlite":
+                    durable, close = crowd.durability_workloads(url, loaded)
+                    try:
+                        operations += _run(durable, repeat, label)
+                    finally:
+                        close()
         finally:
             store.close()
             raw.close()
@@ -131,8 +159,10 @@ def _quantum(backend: Backend, repeat: int) -> dict[str, Any]:
     raw = Raw(url)
     quantum.preload(raw)
     store = TaskStore(url=url)
+    floor = CoreFloor(store.engine)
     try:
-        results = _run(quantum.raw_workloads(store, raw), repeat, f"{backend.name} quantum")
+        workloads = quantum.raw_workloads(store, raw, floor)
+        results = _run(workloads, repeat, f"{backend.name} quantum")
         if backend.name == "sqlite":
             seed_url = backend.migrated_url(QUANTUM, "quantum-seed")
             seed_raw = Raw(seed_url)
@@ -142,6 +172,7 @@ def _quantum(backend: Backend, repeat: int) -> dict[str, Any]:
             seed = quantum.SeedStyleStore(path)
             results += _run(quantum.seed_workloads(store, seed), repeat, "sqlite seed-style")
     finally:
+        floor.close()
         store.close()
         raw.close()
     return {"operations": _as_json(results)}
@@ -222,6 +253,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "engines": {},
     }
+    if args.reference.exists():
+        earlier = json.loads(args.reference.read_text())
+        output["reference"] = {
+            "command": earlier["command"],
+            "date": earlier["date"],
+            "label": earlier.get("label", args.reference.name),
+            "ratios": report.reference_ratios(earlier),
+        }
     started = time.perf_counter()
     for name in engines:
         variable = f"TASKDB_BENCH_{name.upper()}_URL"
@@ -239,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                 "open": _open(backend, args.repeat),
                 "orm": _orm(backend, sizes[0], args.repeat),
             }
+            if name == "sqlite" and args.memory_units > 0:
+                url = backend.migrated_url(CROWD, "memory")
+                output["engines"][name]["memory"] = memory.measure(
+                    url, args.memory_units, MEMORY_LISTED
+                )
         finally:
             backend.cleanup()
     output["seconds"] = round(time.perf_counter() - started)

@@ -6,7 +6,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.backends import Raw
+import sqlalchemy as sa
+
+from benchmarks.backends import CoreFloor, Raw
 from benchmarks.dataset import PROVIDER, TASK_TYPE, UNITS_PER_RUN, Crowd
 from benchmarks.timing import Side, Workload
 from taskdb.crowd import CrowdStore
@@ -46,9 +48,11 @@ def _names(prefix: str) -> Callable[[], str]:
     return lambda: f"{prefix}-{next(counter)}"
 
 
-def _point_create(store: CrowdStore, raw: Raw, table: str, column: str) -> Workload:
+def _point_create(
+    store: CrowdStore, raw: Raw, table: str, column: str, label: str = ""
+) -> Workload:
     repository: Any = getattr(store, table)
-    mine, theirs = _names(f"t-{table}"), _names(f"r-{table}")
+    mine, theirs = _names(f"t{label}-{table}"), _names(f"r{label}-{table}")
     key = f"{table[:-1]}_id"
     if table == "projects":
         statement = "INSERT INTO projects (project_name) VALUES (?)"
@@ -69,10 +73,21 @@ def _point_create(store: CrowdStore, raw: Raw, table: str, column: str) -> Workl
                 lambda cursor: raw.insert(cursor, statement, (theirs(), PROVIDER), key)
             )
 
-    return Workload(f"create {table[:-1]}", "write", Side(taskdb_op), Side(raw_op))
+    return Workload(f"create {table[:-1]}{label}", "write", Side(taskdb_op), Side(raw_op))
 
 
-def point_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload]:
+def core_select(table: str, *keys: str) -> sa.Select[Any]:
+    """The Core statement of a repository's read by ``keys``: every column, in id order."""
+    columns = CrowdBase.metadata.tables[table].c
+    key = next(column for column in columns if column.primary_key)
+    return (
+        sa.select(*columns)
+        .where(*(columns[name] == sa.bindparam(name) for name in keys))
+        .order_by(key)
+    )
+
+
+def point_workloads(store: CrowdStore, raw: Raw, crowd: Crowd, floor: CoreFloor) -> list[Workload]:
     """Creates, the task graph, gets, agent assignment, grants, bulk paths."""
     run = 1
     workloads = [
@@ -80,6 +95,7 @@ def point_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload]
         _point_create(store, raw, "requesters", "requester_name"),
         _point_create(store, raw, "workers", "worker_name"),
         _task_graph(store, raw, crowd, run),
+        _task_graph(store, raw, crowd, run, savepoints=False),
         _agent_assignment(store, raw, crowd),
         _unit_status(store, raw, crowd),
         _grant(store, raw, crowd),
@@ -95,22 +111,30 @@ def point_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload]
             "get",
             Side(lambda: store.units.get(next_unit())),
             Side(lambda: raw.query(unit_sql, (next_unit(),))),
+            floor=floor.rows(core_select("units", "unit_id"), lambda: {"unit_id": next_unit()}),
         ),
         Workload(
             "get worker",
             "get",
             Side(lambda: store.workers.get(next_worker())),
             Side(lambda: raw.query(worker_sql, (next_worker(),))),
+            floor=floor.rows(
+                core_select("workers", "worker_id"), lambda: {"worker_id": next_worker()}
+            ),
         ),
         Workload(
             "check qualification (worker, qualification)",
-            "finder",
+            "get",
             Side(
                 lambda: store.granted_qualifications.check(
                     qualification_id=1 + next_worker() % 10, worker_id=next_worker()
                 )
             ),
             Side(lambda: raw.query(grant_sql, (1 + next_worker() % 10, next_worker()))),
+            floor=floor.rows(
+                core_select("granted_qualifications", "qualification_id", "worker_id"),
+                lambda: {"qualification_id": 1 + next_worker() % 10, "worker_id": next_worker()},
+            ),
         ),
         _bulk_units(store, raw, crowd, run),
         _bulk_assignments(store, raw, crowd, run),
@@ -118,11 +142,13 @@ def point_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload]
     return workloads
 
 
-def _task_graph(store: CrowdStore, raw: Raw, crowd: Crowd, run: int) -> Workload:
+def _task_graph(
+    store: CrowdStore, raw: Raw, crowd: Crowd, run: int, *, savepoints: bool = True
+) -> Workload:
     ids = (crowd.task, run, crowd.requester)
 
     def taskdb_op() -> None:
-        with store.unit_of_work() as work:
+        with store.unit_of_work(savepoints=savepoints) as work:
             assignment = work.assignments.new(*ids, TASK_TYPE, PROVIDER)
             for index in range(UNITS_PER_GRAPH):
                 work.units.new(*ids, assignment, index, 0.5, PROVIDER, TASK_TYPE)
@@ -135,13 +161,14 @@ def _task_graph(store: CrowdStore, raw: Raw, crowd: Crowd, run: int) -> Workload
             row = (assignment, index, 0.5, PROVIDER, "created", TASK_TYPE, *ids[:2], True, ids[2])
             raw.insert(cursor, UNIT_INSERT, row, "unit_id")
 
+    how = "one transaction" if savepoints else "one transaction, savepoints=False"
     return Workload(
-        f"task graph (1 assignment + {UNITS_PER_GRAPH} units, one transaction)",
-        "write",
+        f"task graph (1 assignment + {UNITS_PER_GRAPH} units, {how})",
+        "graph",
         Side(taskdb_op),
         Side(lambda: raw.write(graph)),
         ops=10,
-        note="taskdb wraps each call of a unit of work in a SAVEPOINT",
+        note="a SAVEPOINT per call" if savepoints else "no savepoint: a failed call dooms it",
     )
 
 
@@ -182,11 +209,32 @@ def _agent_assignment(store: CrowdStore, raw: Raw, crowd: Crowd) -> Workload:
     )
 
 
-def _unit_status(store: CrowdStore, raw: Raw, crowd: Crowd) -> Workload:
+def durability_workloads(url: str, crowd: Crowd) -> tuple[list[Workload], Callable[[], None]]:
+    """SQLite writes with ``durability="full"`` (an fsync per commit) against raw FULL.
+
+    Returns the workloads and what closes the store and connection they hold.
+    """
+    store = CrowdStore(url, durability="full")
+    raw = Raw(url, synchronous="FULL")
+    workloads = [
+        _point_create(store, raw, "workers", "worker_name", label=" (durability=full)"),
+        _unit_status(store, raw, crowd, label=" (durability=full)"),
+    ]
+    for workload in workloads:
+        workload.kind = "durable"
+
+    def close() -> None:
+        store.close()
+        raw.close()
+
+    return workloads, close
+
+
+def _unit_status(store: CrowdStore, raw: Raw, crowd: Crowd, label: str = "") -> Workload:
     next_unit = _cycle(range(1, crowd.units + 1, 13))
     update = "UPDATE units SET status = ? WHERE unit_id = ?"
     return Workload(
-        "update unit status",
+        f"update unit status{label}",
         "write",
         Side(lambda: store.units.update_status(next_unit(), "completed")),
         Side(

@@ -9,12 +9,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.backends import Raw
+import sqlalchemy as sa
+
+from benchmarks.backends import CoreFloor, Raw
 from benchmarks.timing import Side, Workload
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
 from taskdb.quantum.models import QuantumBase
 
-COLUMNS = tuple(column.name for column in QuantumBase.metadata.tables["tasks"].columns)
+TASKS = QuantumBase.metadata.tables["tasks"]
+COLUMNS = tuple(column.name for column in TASKS.columns)
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM tasks"
 INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _CHANGED = [name for name in COLUMNS if name not in ("task_id", "submit_time")]
@@ -117,7 +120,7 @@ def _now() -> str:
     return datetime.now().isoformat()
 
 
-def raw_workloads(store: TaskStore, raw: Raw) -> list[Workload]:
+def raw_workloads(store: TaskStore, raw: Raw, floor: CoreFloor) -> list[Workload]:
     save = raw.sql(upsert(raw.dialect))
     tiebreak = "rowid" if raw.dialect == "sqlite" else "insert_seq"
     listing = f"{SELECT} WHERE backend = ? ORDER BY submit_time DESC, {tiebreak} DESC LIMIT ?"
@@ -156,6 +159,10 @@ def raw_workloads(store: TaskStore, raw: Raw) -> list[Workload]:
             "get",
             Side(lambda: store.get(f"pre-{next(ids)}")),
             Side(lambda: raw.query(f"{SELECT} WHERE task_id = ?", (f"pre-{next(ids)}",))),
+            floor=floor.rows(
+                sa.select(*TASKS.c).where(TASKS.c.task_id == sa.bindparam("task_id")),
+                lambda: {"task_id": f"pre-{next(ids)}"},
+            ),
         ),
         Workload(
             f"quantum list (backend, limit {LIST_LIMIT})",
@@ -166,10 +173,16 @@ def raw_workloads(store: TaskStore, raw: Raw) -> list[Workload]:
         ),
         Workload(
             "quantum count (status)",
-            "finder",
+            "get",
             Side(lambda: store.count(status="pending")),
             Side(lambda: raw.query("SELECT count(*) FROM tasks WHERE status = ?", ("pending",))),
             ops=10,
+            floor=floor.rows(
+                sa.select(sa.func.count())
+                .select_from(TASKS)
+                .where(TASKS.c.status == sa.bindparam("status")),
+                lambda: {"status": "pending"},
+            ),
         ),
         Workload(
             f"quantum clear_completed ({CLEARED_PER_CALL} rows)",

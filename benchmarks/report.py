@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.notes import NOTES
-from benchmarks.timing import AIMS, UNJUDGED, Kind
+from benchmarks.timing import (
+    AGAINST_REFERENCE,
+    AIMS,
+    FLOOR_LIMIT,
+    REGRESSION_LIMIT,
+    UNJUDGED,
+    Kind,
+)
 
 GROWTH_LIMIT = 2.0
+MEMORY_LIMIT_MIB = 50
 GROWTH_SIZE = 1_000_000
 SMALL_SIZE = 10_000
 
@@ -24,19 +32,60 @@ def _ratio(row: dict[str, Any]) -> str:
     return f"{row['ratio']:.2f}x"
 
 
-def _table(rows: list[dict[str, Any]], baseline: str = "raw") -> list[str]:
+def _floor(row: dict[str, Any]) -> str:
+    floor = row.get("floor_us")
+    return "-" if floor is None else f"{_us(floor)} ({row['taskdb_us'] / floor:.2f}x)"
+
+
+def _met(row: dict[str, Any], before: float | None) -> str:
+    kind: Kind = row["kind"]
+    if kind in UNJUDGED:
+        return "-"
+    if kind in AGAINST_REFERENCE:
+        if before is None:
+            return "no reference"
+        return "yes" if row["ratio"] <= before * REGRESSION_LIMIT else "**no**"
+    floor = row.get("floor_us")
+    within_floor = floor is None or row["taskdb_us"] / floor <= FLOOR_LIMIT
+    return "yes" if row["met"] and within_floor else "**no**"
+
+
+def _table(
+    rows: list[dict[str, Any]], baseline: str = "raw", reference: dict[str, float] | None = None
+) -> list[str]:
+    """One row per workload; ``reference`` maps a workload's name to its earlier ratio."""
+    reference = reference or {}
     lines = [
-        f"| workload | taskdb µs/op | {baseline} µs/op | ratio | aim | met |",
-        "|---|---:|---:|---:|---|:-:|",
+        f"| workload | taskdb µs/op | {baseline} µs/op | ratio | reference ratio "
+        "| Core µs/op (taskdb / Core) | aim | met |",
+        "|---|---:|---:|---:|---:|---:|---|:-:|",
     ]
     for row in rows:
-        kind: Kind = row["kind"]
-        met = "-" if kind in UNJUDGED else "yes" if row["met"] else "**no**"
+        before = reference.get(row["name"])
+        if before is None:
+            shown = "-"
+        elif row["kind"] == "bulk":
+            shown = f"{1 / before:.2f}x rows/s"
+        else:
+            shown = f"{before:.2f}x"
         lines.append(
             f"| {row['name']} | {_us(row['taskdb_us'])} | {_us(row['baseline_us'])} | "
-            f"{_ratio(row)} | {AIMS[kind]} | {met} |"
+            f"{_ratio(row)} | {shown} | {_floor(row)} | {AIMS[row['kind']]} | "
+            f"{_met(row, before)} |"
         )
     return lines
+
+
+def reference_ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Every workload's ratio in a run's JSON, by engine and workload name."""
+    ratios: dict[str, dict[str, float]] = {}
+    for name, engine in results["engines"].items():
+        if "skipped" in engine:
+            continue
+        rows = [*engine["crowd"]["operations"], *engine["quantum"]["operations"]]
+        rows += engine["crowd"]["finders"][min(engine["crowd"]["finders"], key=int)]
+        ratios[name] = {row["name"]: row["ratio"] for row in rows}
+    return ratios
 
 
 def _growth(finders: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -88,26 +137,37 @@ def render(output: dict[str, Any]) -> str:
         "",
         *HOW,
     ]
+    reference = output.get("reference")
+    if reference is not None:
+        lines += [
+            f"- reference ratios: `{reference['command']}` of {reference['date']} "
+            f"({reference['label']}); writes aim at no more than "
+            f"{REGRESSION_LIMIT:.2f}x their reference ratio",
+        ]
     for name, engine in output["engines"].items():
         lines += ["", f"## {name}", ""]
         if "skipped" in engine:
             lines.append(f"Skipped: {engine['skipped']}")
             continue
+        before = reference["ratios"].get(name, {}) if reference is not None else {}
         smallest = min(engine["crowd"]["finders"], key=int)
         lines += [
             f"Crowd store, on the {int(smallest):,}-unit database:",
             "",
-            *_table(engine["crowd"]["finders"][smallest] + engine["crowd"]["operations"]),
+            *_table(
+                engine["crowd"]["finders"][smallest] + engine["crowd"]["operations"],
+                reference=before,
+            ),
             "",
             "Quantum store (10,000 tasks preloaded):",
             "",
         ]
         raw_rows = [row for row in engine["quantum"]["operations"] if row["kind"] != "seed"]
         seed_rows = [row for row in engine["quantum"]["operations"] if row["kind"] == "seed"]
-        lines += _table(raw_rows)
+        lines += _table(raw_rows, reference=before)
         if seed_rows:
             lines += ["", "Quantum store against the seed's connect-per-operation store:", ""]
-            lines += _table(seed_rows, baseline="seed-style")
+            lines += _table(seed_rows, baseline="seed-style", reference=before)
         if "open" in engine:  # results written before issue 14 have no open rows
             lines += [
                 "",
@@ -115,6 +175,8 @@ def render(output: dict[str, Any]) -> str:
                 "",
                 *_table(engine["open"]["operations"], baseline="raw open"),
             ]
+        if "memory" in engine:
+            lines += ["", *_memory(engine["memory"])]
         loads = ", ".join(
             f"{int(size):,}: {seconds} s"
             for size, seconds in engine["crowd"]["load_seconds"].items()
@@ -129,6 +191,23 @@ def render(output: dict[str, Any]) -> str:
     lines += _orm_section(output)
     lines += ["", "## Missed aims: why, and what would close them", "", *NOTES, ""]
     return "\n".join(lines)
+
+
+def _memory(measured: dict[str, Any]) -> list[str]:
+    walked, listed = measured["iterate"], measured["find"]
+    met = "yes" if walked["growth_mib"] < MEMORY_LIMIT_MIB else "**no**"
+    return [
+        f"Memory: peak RSS growth of a process reading units of a {measured['units']:,}-unit "
+        "database (a process per walk):",
+        "",
+        "| walk | units read | peak RSS growth | seconds | aim | met |",
+        "|---|---:|---:|---:|---|:-:|",
+        f"| `units.iterate(batch=1000)` | {walked['rows']:,} | "
+        f"{walked['growth_mib']:.1f} MiB | {walked['seconds']:.1f} | "
+        f"< {MEMORY_LIMIT_MIB} MiB | {met} |",
+        f"| `units.find(limit=...)`, one list | {listed['rows']:,} | "
+        f"{listed['growth_mib']:.1f} MiB | {listed['seconds']:.1f} | none: for comparison | - |",
+    ]
 
 
 def _orm_table(rows: list[dict[str, Any]]) -> list[str]:

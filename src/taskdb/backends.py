@@ -165,6 +165,10 @@ class SQLiteBackend(Backend):
         # The driver's own transaction handling is off; taskdb's engine emits BEGIN itself.
         return {"isolation_level": None}
 
+    def pool_options(self) -> dict[str, Any]:
+        # Each thread holds a read connection (taskdb.connections): the pool grows as needed.
+        return {"max_overflow": -1}
+
     def table_columns(
         self, connection: Connection, tables: Collection[str] | None = None
     ) -> dict[str, frozenset[str]]:

@@ -4,6 +4,11 @@ A repository never opens transactions itself: it asks its runner. The store's
 :class:`AutocommitRunner` commits each call on its own; a unit of work's
 :class:`TransactionRunner` hands out its one transaction, with a savepoint per
 write so a failed call leaves the transaction as it was.
+
+On SQLite the store's reads run on a connection each thread holds between calls
+(:class:`HeldReaders`), as the seeds held theirs: no pool checkout, no transaction
+bookkeeping per read. The connection runs without a transaction (each SELECT is its own
+snapshot), so every read sees every commit made before it, in any thread or process.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from taskdb.backends import backend_for
 from taskdb.engine import single_statement_reader
 from taskdb.errors import InvalidEntry
 
@@ -38,14 +44,88 @@ _WRITE_IN_UNIT_OF_WORK = (
 )
 
 
-class AutocommitRunner:
-    """Each call in its own transaction, committed when the call returns."""
+class HeldReaders:
+    """One read connection per thread, kept between calls until :meth:`close`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, reader: Engine) -> None:
+        self._reader = reader
+        self._mine = threading.local()
+        self._lock = threading.Lock()
+        self._held: dict[int, tuple[threading.Thread, Connection]] = {}
+
+    def connection(self) -> _Lease:
+        held: Connection | None = getattr(self._mine, "connection", None)
+        if held is None or held.closed or held.invalidated:
+            held = self._hold()
+        return _Lease(self, held)
+
+    def _hold(self) -> Connection:
+        connection = self._reader.connect()
+        with self._lock:
+            for ident, (thread, _) in list(self._held.items()):
+                if not thread.is_alive():  # a finished thread cannot return its own
+                    self._held.pop(ident)[1].close()
+            self._held[threading.get_ident()] = (threading.current_thread(), connection)
+        self._mine.connection = connection
+        return connection
+
+    def release(self, ident: int) -> None:
+        """Close the connection thread ``ident`` holds; its next read holds a new one."""
+        with self._lock:
+            entry = self._held.pop(ident, None)
+        self._mine.connection = None
+        if entry is not None:
+            entry[1].close()
+
+    def close(self) -> None:
+        """Return every thread's connection to the pool; a later read holds a new one."""
+        with self._lock:
+            entries = list(self._held.values())
+            self._held.clear()
+        self._mine.connection = None
+        for _, connection in entries:
+            connection.close()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+class _Lease:
+    """This thread's held connection for one read (a class: cheaper than a generator)."""
+
+    __slots__ = ("_connection", "_readers")
+
+    def __init__(self, readers: HeldReaders, connection: Connection) -> None:
+        self._readers = readers
+        self._connection = connection
+
+    def __enter__(self) -> Connection:
+        return self._connection
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            # A failed read may leave the connection in any state: the next one starts afresh.
+            self._readers.release(threading.get_ident())
+
+
+class AutocommitRunner:
+    """Each call in its own transaction, committed when the call returns.
+
+    ``hold_reads`` keeps a read connection per thread (SQLite, with a pool that grows
+    as threads need: taskdb's own engines); otherwise each read checks one out.
+    """
+
+    def __init__(self, engine: Engine, *, hold_reads: bool = False) -> None:
         self._engine = engine
         # Readers take no write lock on SQLite, so they never wait for a writer.
         self._reader = single_statement_reader(engine)
+        self._held = HeldReaders(self._reader) if hold_reads else None
         self._units_of_work = threading.local()
+
+    def close(self) -> None:
+        """Release the read connections held by every thread."""
+        if self._held is not None:
+            self._held.close()
 
     @contextmanager
     def held_by_unit_of_work(self) -> Iterator[None]:
@@ -64,6 +144,8 @@ class AutocommitRunner:
         return self._engine.begin()
 
     def reading(self) -> AbstractContextManager[Connection]:
+        if self._held is not None:
+            return self._held.connection()
         return self._reader.connect()
 
     @contextmanager
@@ -75,21 +157,62 @@ class AutocommitRunner:
             yield session
 
 
-class TransactionRunner:
-    """Every call on one connection and transaction, owned by a unit of work."""
+def store_runner(engine: Engine, *, owned: bool) -> AutocommitRunner:
+    """A store's runner: SQLite reads held per thread on an engine taskdb made.
 
-    def __init__(self, connection: Connection) -> None:
+    taskdb's SQLite pool grows as threads need; a caller's engine may have a fixed pool
+    that held connections would exhaust, so its reads check one out per call.
+    """
+    return AutocommitRunner(engine, hold_reads=owned and backend_for(engine).embedded)
+
+
+_FAILED_UNIT_OF_WORK = (
+    "a call of this unit of work failed, and without savepoints the transaction cannot "
+    "go on: leave the block (it rolls back), or use unit_of_work(savepoints=True) to "
+    "keep going after a failed call"
+)
+
+
+class TransactionRunner:
+    """Every call on one connection and transaction, owned by a unit of work.
+
+    With ``savepoints`` (the default) each write runs in a savepoint, so a failed call
+    undoes itself alone and the unit of work goes on. Without, calls run directly on
+    the transaction (two statements fewer per write); the first failed call dooms it.
+    """
+
+    def __init__(self, connection: Connection, *, savepoints: bool = True) -> None:
         self._connection = connection
+        self._savepoints = savepoints
+        self.failed = False
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
-        with self._connection.begin_nested():
+        if self._savepoints:
+            # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
+            with self._connection.begin_nested():
+                yield self._connection
+            return
+        with self._doomed_on_failure():
             yield self._connection
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        yield self._connection
+        if self._savepoints:
+            yield self._connection
+            return
+        with self._doomed_on_failure():
+            yield self._connection
+
+    @contextmanager
+    def _doomed_on_failure(self) -> Iterator[None]:
+        if self.failed:
+            raise InvalidEntry(_FAILED_UNIT_OF_WORK)
+        try:
+            yield
+        except BaseException:
+            self.failed = True
+            raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:

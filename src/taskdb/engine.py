@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
@@ -75,13 +75,17 @@ class Database:
         return cls.of(engine, spec)
 
 
-def connect_database(url: str | URL, spec: StoreSpec, **options: Any) -> Database:
+def connect_database(
+    url: str | URL, spec: StoreSpec, *, durability: object = "normal", **options: Any
+) -> Database:
     """Resolve ``url`` once (engine family, file) and create the store's engine for it.
 
     ``options`` are keyword arguments of ``sqlalchemy.create_engine``, laid over taskdb's
     own for the engine family (:meth:`Backend.engine_options`); ``connect_args`` are
     merged key by key, so a caller's connect arguments replace only the keys they name.
+    ``durability`` is SQLite's: ``"normal"`` or ``"full"`` (see :data:`DURABILITY`).
     """
+    synchronous = sqlite_synchronous(durability)
     parsed = parse_url(url)
     backend = backend_for(parsed)
     file = _file_of(parsed, backend)
@@ -101,7 +105,7 @@ def connect_database(url: str | URL, spec: StoreSpec, **options: Any) -> Databas
             f"engine options not accepted for {parsed.drivername} ({error}); they are "
             "keyword arguments of sqlalchemy.create_engine"
         ) from error
-    _install_events(engine, backend, spec, file, str(file or public))
+    _install_events(engine, backend, spec, file, str(file or public), synchronous)
     _MADE_FOR[engine.dialect] = spec
     return Database(spec, engine, backend, file, public)
 
@@ -117,6 +121,9 @@ def engine_options_of(given: object) -> dict[str, Any]:
     return dict(given)
 
 
+_QUEUE_POOL_SIZING = frozenset({"pool_size", "max_overflow", "pool_timeout"})
+
+
 def merge_engine_options(ours: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """``given`` over ``ours``; their ``connect_args`` merged key by key."""
     connect_args = given.get("connect_args") or {}
@@ -125,18 +132,43 @@ def merge_engine_options(ours: Mapping[str, Any], given: Mapping[str, Any]) -> d
             f"connect_args in the engine options is a dict of driver connect arguments, "
             f"not {type(connect_args).__name__}"
         )
+    if "poolclass" in given or "pool" in given:
+        # Pool sizing is QueuePool's: another pool the caller chose would refuse it.
+        ours = {name: value for name, value in ours.items() if name not in _QUEUE_POOL_SIZING}
     merged = {**ours, **given}
     merged["connect_args"] = {**ours.get("connect_args", {}), **connect_args}
     return merged
 
 
-def create_engine(url: str | URL, spec: StoreSpec, **options: Any) -> Engine:
+def create_engine(
+    url: str | URL, spec: StoreSpec, *, durability: object = "normal", **options: Any
+) -> Engine:
     """Create an engine for one store, with the settings taskdb relies on for its engine.
 
-    ``options`` as for :func:`connect_database`. The stores accept such an engine as
-    ``engine=`` (the only kind of SQLite engine they accept).
+    ``options`` and ``durability`` as for :func:`connect_database`. The stores accept
+    such an engine as ``engine=`` (the only kind of SQLite engine they accept).
     """
-    return connect_database(url, spec, **options).engine
+    return connect_database(url, spec, durability=durability, **options).engine
+
+
+Durability = Literal["normal", "full"]
+# What each durability setting makes SQLite do on commit, in WAL mode.
+DURABILITY: dict[str, str] = {
+    # Safe against the application crashing; a power loss may undo the last commits.
+    "normal": "NORMAL",
+    # Also safe against power loss and OS crashes: every commit waits for an fsync.
+    "full": "FULL",
+}
+
+
+def sqlite_synchronous(durability: object) -> str:
+    """The ``PRAGMA synchronous`` value of a durability setting, or InvalidEntry."""
+    if not isinstance(durability, str):
+        raise InvalidType(f"durability is 'normal' or 'full', got {durability!r}")
+    try:
+        return DURABILITY[durability]
+    except KeyError:
+        raise InvalidEntry(f"durability is 'normal' or 'full', got {durability!r}") from None
 
 
 def database_file(source: str | Engine) -> Path | None:
@@ -163,7 +195,12 @@ def single_statement_reader(engine: Engine) -> Engine:
 
 
 def _install_events(
-    engine: Engine, backend: Backend, spec: StoreSpec, file: Path | None, where: str
+    engine: Engine,
+    backend: Backend,
+    spec: StoreSpec,
+    file: Path | None,
+    where: str,
+    synchronous: str,
 ) -> None:
     """The listeners every engine taskdb makes carries: how to connect, SQLite's settings."""
 
@@ -183,7 +220,7 @@ def _install_events(
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
-        configure_sqlite_connection(dbapi_connection, spec, where)
+        configure_sqlite_connection(dbapi_connection, spec, where, synchronous)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -200,7 +237,7 @@ def _install_events(
 
 
 def configure_sqlite_connection(
-    connection: sqlite3.Connection, spec: StoreSpec, where: str
+    connection: sqlite3.Connection, spec: StoreSpec, where: str, synchronous: str = "NORMAL"
 ) -> None:
     """Check the file's tag, then apply the settings every taskdb connection needs."""
     cursor = connection.cursor()
@@ -212,8 +249,9 @@ def configure_sqlite_connection(
             # Readers and the writer no longer block each other; commits append to a log.
             # (An untagged file with content is left as it is until it has been adopted.)
             enable_wal(connection)
-        # With WAL this is still safe against application crashes, and skips most fsyncs.
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # NORMAL: with WAL still safe against application crashes, and skips most fsyncs;
+        # FULL also survives a power loss (an fsync per commit), as the seed's journal did.
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         # A busy file's WAL can grow by tens of MiB between checkpoints; SQLite keeps that
         # size forever unless told to truncate it back after a checkpoint.
         cursor.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")

@@ -70,6 +70,9 @@ def good_values(world: World, repository: str) -> dict[str, Any]:
         "pay_amount": 1.0,
         "value": 2,
         "status": "accepted",  # valid for units and agents alike
+        "limit": 10,
+        "after": 0,
+        "batch": 10,
         "assignments": [{key: unit[key] for key in list(unit)[:3]} | {"task_type": "x"}],
         "units": [unit],
     }
@@ -81,8 +84,12 @@ def bad_values(parameter: inspect.Parameter, method: str) -> list[Any]:
     finder = method in ("find", "check")
     required = parameter.default is inspect.Parameter.empty
     missing = [None] if required else []
-    if name.endswith("_id"):
+    if name.endswith("_id") or name == "after":
         return [*BAD_IDS, *missing]
+    if name == "limit":
+        return [-1, "3", True, 1.5, 2**63, b"1"]
+    if name == "batch":
+        return [0, -1, "3", True, 1.5, 2**63]
     if name in NAMES:
         empty = [] if finder or method == "delete" else [""]
         reserved = ["NO_PROJECT"] if name == "project_name" and not finder else []
@@ -113,7 +120,9 @@ def wrong_type(name: str, bad: Any) -> bool:
         return True  # not a list, items that are not mappings, missing or unknown fields
     if name in ("sandbox", "is_completed"):
         return not whole
-    if name.endswith("_id") or name in ("unit_index", "value"):
+    if name in ("limit", "batch"):
+        return not whole
+    if name.endswith("_id") or name in ("unit_index", "value", "after"):
         return not (whole or isinstance(bad, str))  # ints and strings of digits
     if name == "task_type":
         return not (whole or isinstance(bad, str))
@@ -132,16 +141,28 @@ def public_methods(store: CrowdStore) -> list[tuple[str, str, Callable[..., Any]
     return found
 
 
+def given_parameters(method: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The parameters a test gives: ``**filters`` (count, iterate) are the finder's own,
+    tested through it; the rest are named."""
+    return [
+        parameter
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+
+
 def test_every_public_method_refuses_bad_input(
     store: CrowdStore, world: World, crowd_url: str
 ) -> None:
     before = snapshot(crowd_url)
     methods = public_methods(store)
-    assert len(methods) == 44
+    assert len(methods) == 66
     calls = 0
     for repository, method_name, method in methods:
         good = good_values(world, repository)
-        parameters = list(inspect.signature(method).parameters.values())
+        parameters = given_parameters(method)
+        if method_name == "count":
+            continue  # its only arguments are the finder's filters, tested through it
         assert parameters, f"{repository}.{method_name} takes no input"
         for parameter in parameters:
             for bad in bad_values(parameter, method_name):
@@ -216,7 +237,7 @@ def test_a_call_with_missing_or_unknown_arguments_is_invalid_type(store: CrowdSt
         assert isinstance(raised.value, TypeError), where
         required = [
             parameter
-            for parameter in inspect.signature(method).parameters.values()
+            for parameter in given_parameters(method)
             if parameter.default is inspect.Parameter.empty
         ]
         if required:

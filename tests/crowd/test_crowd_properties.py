@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -47,7 +47,7 @@ def public_methods(repository: str) -> dict[str, Callable[..., Any]]:
 def test_every_repository_is_covered() -> None:
     hints = typing.get_type_hints(CrowdRepositories)
     assert set(hints) - {"providers"} == set(REPOSITORIES)
-    assert sum(len(public_methods(name)) for name in REPOSITORIES) == 44
+    assert sum(len(public_methods(name)) for name in REPOSITORIES) == 66
 
 
 def _ids(world: World) -> dict[str, int]:
@@ -100,6 +100,10 @@ def good(world: World, repository: str, parameter: str) -> st.SearchStrategy[Any
         return st.sampled_from([True, False, 0, 1])
     if parameter in ("unit_index", "value"):
         return st.integers(-(2**31), 2**31 - 1)
+    if parameter == "after":
+        return st.one_of(st.none(), st.integers(0, 40))
+    if parameter in ("limit", "batch"):
+        return st.integers(1, 5)
     if parameter == "pay_amount":
         return st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(0, 99))
     if parameter == "status":
@@ -141,7 +145,7 @@ def _check_calls(target: Target, repositories: tuple[str, ...], count: int) -> N
         calls = {
             (repository, name): {
                 parameter.name: good(world, repository, parameter.name)
-                for parameter in list(inspect.signature(method).parameters.values())[1:]
+                for parameter in _parameters(repository, method)
             }
             for repository in repositories
             for name, method in public_methods(repository).items()
@@ -152,13 +156,30 @@ def _check_calls(target: Target, repositories: tuple[str, ...], count: int) -> N
         def check(data: st.DataObject) -> None:
             for (repository, name), parameters in calls.items():
                 arguments = data.draw(spoiled(parameters), label=f"{repository}.{name}")
+                method = getattr(getattr(store, repository), name)
                 call_checked(
-                    functools.partial(getattr(getattr(store, repository), name), **arguments),
+                    functools.partial(_consumed, method, arguments),
                     f"{repository}.{name}(**{arguments!r})",
                     lambda: rows(store.engine, tables),
                 )
 
         check()
+
+
+def _parameters(repository: str, method: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The method's parameters; ``**filters`` (count, iterate) stand for the finder's."""
+    named = list(inspect.signature(method).parameters.values())[1:]
+    if named and named[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        cls = typing.get_type_hints(CrowdRepositories)[repository]
+        finder = inspect.signature(getattr(cls, cls.finder)).parameters.values()
+        named = named[:-1] + [p for p in finder if p.name not in ("self", "limit", "after")]
+    return named
+
+
+def _consumed(method: Callable[..., Any], arguments: dict[str, Any]) -> object:
+    """Call ``method``; an iterator it returns is read to the end (errors come while reading)."""
+    result = method(**arguments)
+    return list(result) if isinstance(result, Iterator) else result
 
 
 # On SQLite one database per repository: snapshots stay small, so examples stay cheap.

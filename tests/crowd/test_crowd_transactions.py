@@ -11,7 +11,13 @@ import sqlalchemy as sa
 
 from taskdb.crowd import CrowdStore, NewUnit
 from taskdb.crowd.repositories import base
-from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry, TaskdbError
+from taskdb.errors import (
+    EntryAlreadyExists,
+    EntryDoesNotExist,
+    InvalidEntry,
+    InvalidType,
+    TaskdbError,
+)
 from taskdb.spec import CROWD
 from tests.support.crowd_world import World, counts, snapshot
 
@@ -78,6 +84,60 @@ def test_a_failed_call_inside_a_unit_of_work_undoes_only_itself(
     assert [p.project_id for p in store.projects.find()] == [world.project, kept, after]
     assert store.units.get(unit).status == "created"  # the failed agent left its unit alone
     assert len(store.agents.find()) == 1
+
+
+def _statements(engine: sa.Engine) -> list[str]:
+    """Every statement the engine sends from now on (the list fills as they run)."""
+    sent: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    return sent
+
+
+def test_a_unit_of_work_without_savepoints_commits_with_two_statements_fewer_per_write(
+    store: CrowdStore, world: World
+) -> None:
+    sent = _statements(store.engine)
+    with store.unit_of_work(savepoints=False) as work:
+        assignment = work.assignments.new(world.task, world.task_run, world.requester, "x", "mock")
+        for index in range(4):
+            work.units.new(
+                world.task, world.task_run, world.requester, assignment, index, 0.5, "mock", "x"
+            )
+        assert len(work.units.find(assignment_id=assignment)) == 4
+    assert [u.unit_index for u in store.units.find(assignment_id=assignment)] == [0, 1, 2, 3]
+    assert not [s for s in sent if "SAVEPOINT" in s.upper()]
+    with store.unit_of_work() as work:
+        work.projects.new("with savepoints")
+    assert len([s for s in sent if s.upper().startswith("SAVEPOINT")]) == 1
+
+
+def test_without_savepoints_a_failed_call_dooms_the_unit_of_work(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    before = snapshot(crowd_url)
+    doomed = pytest.raises(InvalidEntry, match="rolled back: one of its calls failed")
+    with doomed, store.unit_of_work(savepoints=False) as work:
+        work.projects.new("first")
+        with pytest.raises(EntryAlreadyExists):
+            work.projects.new("first")
+        with pytest.raises(InvalidEntry, match="cannot go on"):
+            work.projects.new("second")
+        with pytest.raises(InvalidEntry, match="cannot go on"):
+            work.projects.find()
+    assert snapshot(crowd_url) == before
+
+
+def test_without_savepoints_the_failing_call_s_error_comes_out_of_the_block(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    before = snapshot(crowd_url)
+    with pytest.raises(EntryDoesNotExist), store.unit_of_work(savepoints=False) as work:
+        work.projects.new("gone")
+        work.agents.new(world.worker, 999999, world.task, world.task_run, 1, "x", "mock")
+    assert snapshot(crowd_url) == before
+    refused = pytest.raises(InvalidType, match="savepoints is True or False")
+    with refused, store.unit_of_work(savepoints="no"):  # type: ignore[arg-type]
+        pass
 
 
 def test_repositories_of_a_finished_unit_of_work_refuse_calls(store: CrowdStore) -> None:

@@ -81,6 +81,7 @@ ARGUMENTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "status": st.one_of(st.none(), _STATUSES),
         "backend": st.one_of(st.none(), _BACKENDS),
         "limit": st.one_of(st.none(), st.integers(0, 5)),
+        "offset": st.one_of(st.none(), st.integers(0, 5)),
     },
     "count": {
         "status": st.one_of(st.none(), _STATUSES),

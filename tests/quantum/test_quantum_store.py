@@ -416,6 +416,35 @@ def test_limit_accepts_what_the_seeds_int_accepted(store: TaskStore) -> None:
     assert store.list(limit=0) == []
 
 
+def test_limit_and_offset_page_through_the_list_in_its_order(store: TaskStore) -> None:
+    for n in range(7):
+        backend = "sim" if n % 2 else "ibm"
+        store.save(info(f"t{n}", backend=backend, submit_time=f"2024-01-0{n + 1}T00:00:00"))
+    everything = ids(store.list())
+    pages = [ids(store.list(limit=3, offset=start)) for start in range(0, 9, 3)]
+    assert pages == [everything[0:3], everything[3:6], everything[6:]]
+    assert ids(store.list(offset=5)) == everything[5:]  # an offset alone: the rest
+    assert ids(store.list(offset=0)) == everything
+    assert ids(store.list(backend="sim", limit=2, offset=1)) == ["t3", "t1"]
+    assert store.count(backend="sim") == 3
+    assert store.list(offset=7) == []
+
+
+@pytest.mark.parametrize(
+    ("offset", "kind"),
+    [
+        (-1, InvalidEntry),
+        (2**63, InvalidEntry),
+        ("2", InvalidType),
+        (True, InvalidType),
+        (1.0, InvalidType),
+    ],
+)
+def test_a_bad_offset_is_refused(store: TaskStore, offset: Any, kind: type[InvalidEntry]) -> None:
+    with pytest.raises(kind, match="offset"):
+        store.list(offset=offset)
+
+
 @pytest.mark.parametrize(
     "cache_dir, kind",
     [(object(), InvalidType), (5, InvalidType), (b"dir", InvalidType), ("a\x00b", InvalidEntry)],

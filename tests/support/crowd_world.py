@@ -31,17 +31,18 @@ class World:
     qualification: int
 
 
-def build_world(store: CrowdStore) -> World:
-    project = store.projects.new("project")
-    task = store.tasks.new("task", "mock-task", project)
-    requester = store.requesters.new("requester", "mock")
+def build_world(store: CrowdStore, suffix: str = "") -> World:
+    """One chain of entries; ``suffix`` on their names lets a test build several."""
+    project = store.projects.new(f"project{suffix}")
+    task = store.tasks.new(f"task{suffix}", "mock-task", project)
+    requester = store.requesters.new(f"requester{suffix}", "mock")
     task_run = store.task_runs.new(task, requester, "{}", "mock", "mock-task")
     assignment = store.assignments.new(task, task_run, requester, "mock-task", "mock")
     unit = store.units.new(task, task_run, requester, assignment, 0, 0.5, "mock", "mock-task")
-    worker = store.workers.new("worker", "mock")
+    worker = store.workers.new(f"worker{suffix}", "mock")
     agent = store.agents.new(worker, unit, task, task_run, assignment, "mock-task", "mock")
     onboarding = store.onboarding_agents.new(worker, task, task_run, "mock-task")
-    qualification = store.qualifications.make("qualification")
+    qualification = store.qualifications.make(f"qualification{suffix}")
     store.granted_qualifications.grant(qualification, worker, 3)
     return World(
         project,

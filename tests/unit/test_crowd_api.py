@@ -150,4 +150,7 @@ def test_the_repository_methods_are_the_seeds_operations() -> None:
         "check",
         "revoke",
         "key",
+        # Not the seed's: paging through any finder's matches.
+        "count",
+        "iterate",
     }

@@ -114,9 +114,11 @@ def test_every_input_model_is_taken_by_a_method() -> None:
 @pytest.mark.parametrize("repository", _repositories(), ids=lambda cls: cls.__name__)
 def test_finder_filters_are_columns(repository: Any) -> None:
     finder = repository.check if repository is GrantedQualificationRepository else repository.find
-    filters = set(_parameters(finder))
+    assert getattr(repository, repository.finder) == finder
+    filters = set(_parameters(finder)) - {"limit", "after"}  # the page, not filters
     assert filters
     assert filters <= set(repository.table.columns.keys())
+    assert repository._filter_names() == filters  # what count() and iterate() accept
 
 
 def test_record_fields_are_the_columns_in_order() -> None:

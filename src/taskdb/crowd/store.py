@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from taskdb.connections import AutocommitRunner, Runner, TransactionRunner
+from taskdb.connections import Runner, TransactionRunner, store_runner
 from taskdb.crowd.repositories import (
     AgentRepository,
     AssignmentRepository,
@@ -26,8 +26,8 @@ from taskdb.crowd.repositories import (
 )
 from taskdb.crowd.session_rules import enforce
 from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
-from taskdb.engine import public_url
-from taskdb.errors import InvalidType, translated
+from taskdb.engine import Durability, public_url
+from taskdb.errors import InvalidEntry, InvalidType, translated
 from taskdb.lifecycle.open import open_engine
 from taskdb.spec import CROWD
 
@@ -124,6 +124,10 @@ class CrowdStore(CrowdRepositories):
             ``DatabaseBehind``; for an application that owns its database. Off by
             default: upgrading a shared database is an operator's decision. SQLite
             files upgrade themselves either way.
+        durability: SQLite's commit guarantee: ``"normal"`` (the default; WAL with
+            ``synchronous=NORMAL``, safe if the application crashes, a power loss may
+            undo the last commits) or ``"full"`` (an fsync per commit: also safe against
+            power loss, as the seed's rollback journal was). Servers keep their own.
     """
 
     def __init__(
@@ -134,16 +138,22 @@ class CrowdStore(CrowdRepositories):
         engine_options: Mapping[str, Any] | None = None,
         engine: Engine | None = None,
         upgrade: bool = False,
+        durability: Durability = "normal",
     ) -> None:
         if providers is not None and not isinstance(providers, ProviderRegistry):
             raise InvalidType(f"providers must be a ProviderRegistry, got {providers!r}")
         with translated("opening the crowd store"):
             self.engine: Engine = open_engine(
-                CROWD, url, engine_options=engine_options, engine=engine, upgrade=upgrade
+                CROWD,
+                url,
+                engine_options=engine_options,
+                engine=engine,
+                upgrade=upgrade,
+                durability=durability,
             )
         # A store disposes only the engine it created.
         self._owns_engine = engine is None
-        self._autocommit = AutocommitRunner(self.engine)
+        self._autocommit = store_runner(self.engine, owned=self._owns_engine)
         super().__init__(self._autocommit, PROVIDERS if providers is None else providers)
 
     @property
@@ -152,17 +162,36 @@ class CrowdStore(CrowdRepositories):
         return public_url(self.engine)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[CrowdRepositories]:
-        """Repositories on one transaction: committed at the end, rolled back on an error."""
+    def unit_of_work(self, *, savepoints: bool = True) -> Iterator[CrowdRepositories]:
+        """Repositories on one transaction: committed at the end, rolled back on an error.
+
+        With ``savepoints`` (the default) every write runs in a savepoint: a call that
+        fails leaves the transaction as it was, and the block may catch the error and
+        go on. ``savepoints=False`` saves two statements per write (the ratios are in
+        benchmarks/RESULTS.md) at a price: the first failed call dooms the unit of
+        work. Later calls in it raise ``InvalidEntry``, and the block rolls back when
+        it ends, raising ``InvalidEntry`` if it ends without an error.
+        """
+        if not isinstance(savepoints, bool):
+            raise InvalidType(f"savepoints is True or False, got {savepoints!r}")
         with (
             self._autocommit.held_by_unit_of_work(),
             translated("running a crowd unit of work"),
-            self.engine.begin() as connection,
+            self.engine.connect() as connection,
         ):
-            yield CrowdRepositories(TransactionRunner(connection), self.providers)
+            runner = TransactionRunner(connection, savepoints=savepoints)
+            with connection.begin() as transaction:
+                yield CrowdRepositories(runner, self.providers)
+                if runner.failed:
+                    transaction.rollback()
+                    raise InvalidEntry(
+                        "the unit of work was rolled back: one of its calls failed, and "
+                        "without savepoints nothing of it can be committed"
+                    )
 
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""
+        self._autocommit.close()
         if self._owns_engine:
             self.engine.dispose()
 

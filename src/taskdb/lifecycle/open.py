@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from taskdb.engine import Database, connect_database, engine_options_of
+from taskdb.engine import Database, Durability, connect_database, engine_options_of
 from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.lifecycle.check import verify_pages_once
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
@@ -57,6 +57,7 @@ def open_engine(
     engine_options: Mapping[str, Any] | None = None,
     engine: Engine | None = None,
     upgrade: bool = False,
+    durability: Durability = "normal",
 ) -> Engine:
     """Make the store's database usable and return its engine.
 
@@ -64,6 +65,9 @@ def open_engine(
     ``engine_options`` (``sqlalchemy.create_engine`` arguments over taskdb's own); it is
     disposed again if the database is refused. With ``engine``: the caller's engine goes
     through the same checks and upgrades, and is never disposed here (the caller owns it).
+
+    ``durability`` is SQLite's commit guarantee (``taskdb.engine.DURABILITY``): the
+    default ``"normal"`` survives an application crash, ``"full"`` also a power loss.
 
     A SQLite file is always brought to head. A PostgreSQL or MariaDB database behind
     head (fresh included) raises ``DatabaseBehind`` unless ``upgrade`` is true: then it
@@ -77,10 +81,15 @@ def open_engine(
             raise InvalidEntry(
                 "engine_options apply to an engine taskdb creates; set them on your engine"
             )
+        if durability != "normal":
+            raise InvalidEntry(
+                "durability applies to an engine taskdb creates; give it to "
+                "taskdb.engine.create_engine(url, spec, durability=...) instead"
+            )
         prepare_database(Database.given(engine, spec), upgrade=upgrade)
         return engine
     options = engine_options_of(engine_options)
-    database = connect_database(spec.resolve_url(url), spec, **options)
+    database = connect_database(spec.resolve_url(url), spec, durability=durability, **options)
     try:
         prepare_database(database, upgrade=upgrade)
     except BaseException:

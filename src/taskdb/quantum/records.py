@@ -201,6 +201,18 @@ def check_task_id(value: object, what: str = "task_id") -> str:
     return value
 
 
+def check_offset(offset: object) -> int | None:
+    """None or 0 for none, else how many tasks of the order to skip (an int, 0 or more)."""
+    if offset is None:
+        return None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_LIMIT:
+        raise refused(
+            f"offset must be None or a whole number from 0 to {MAX_LIMIT}, got {offset!r}",
+            right_type=isinstance(offset, int) and not isinstance(offset, bool),
+        )
+    return offset or None
+
+
 def check_limit(limit: object) -> int | None:
     """None for no limit, else what ``int()`` makes of the value (the seed applied ``int(limit)``).
 

@@ -20,6 +20,7 @@ from taskdb.quantum.records import (
     TaskInfo,
     check_key,
     check_limit,
+    check_offset,
     check_task_id,
     from_row,
     normalize_status,
@@ -61,19 +62,27 @@ class TaskInfoRepository:
 
     @operation("listing {entity}s")
     def list(
-        self, status: object = None, backend: object = None, limit: object = None
+        self,
+        status: object = None,
+        backend: object = None,
+        limit: object = None,
+        offset: object = None,
     ) -> builtins.list[TaskInfo]:
         """Tasks newest first by ``submit_time``, ties in insertion order (newest first)."""
         values = _filters(status, backend)
         checked_limit = check_limit(limit)
+        checked_offset = check_offset(offset)
         names = tuple(values)
         order = self._backend.insertion_order
+        paged = (checked_limit is not None, checked_offset is not None)
         statement = cached(
-            (TASKS, "list", order, names, checked_limit is not None),
-            lambda: _list_query(order, names, checked_limit is not None),
+            (TASKS, "list", order, names, paged),
+            lambda: _list_query(order, names, *paged),
         )
         if checked_limit is not None:
             values["limit"] = checked_limit
+        if checked_offset is not None:
+            values["offset"] = checked_offset
         with self._runner.reading() as connection:
             return [from_row(row) for row in connection.execute(statement, values).mappings()]
 
@@ -128,11 +137,17 @@ def _where(names: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
     return [TASKS.c[name] == sa.bindparam(name) for name in names]
 
 
-def _list_query(tiebreak: str, names: tuple[str, ...], limited: bool) -> sa.Select[Any]:
+def _list_query(
+    tiebreak: str, names: tuple[str, ...], limited: bool, offset: bool
+) -> sa.Select[Any]:
     query = (
         sa.select(*_COLUMNS)
         .where(*_where(names))
         .order_by(TASKS.c.submit_time.desc(), sa.column(tiebreak).desc())
     )
     # BigInteger: PostgreSQL reads an Integer parameter as int4, and limits go to 2**63 - 1.
-    return query.limit(sa.bindparam("limit", type_=sa.BigInteger)) if limited else query
+    if limited:
+        query = query.limit(sa.bindparam("limit", type_=sa.BigInteger))
+    if offset:
+        query = query.offset(sa.bindparam("offset", type_=sa.BigInteger))
+    return query

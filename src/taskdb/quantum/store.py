@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from taskdb.backends import backend_for
-from taskdb.connections import AutocommitRunner
-from taskdb.engine import Database, database_file, public_url
+from taskdb.connections import AutocommitRunner, store_runner
+from taskdb.engine import Database, Durability, database_file, public_url
 from taskdb.errors import DatabaseError, InvalidEntry, InvalidType, operation, translated
 from taskdb.lifecycle.open import open_engine
 from taskdb.quantum.records import TERMINAL_STATUSES, TaskInfo, is_storable, to_row
@@ -64,6 +64,9 @@ class TaskStore:
             instead of removing the file its pool may still hold open.
         upgrade: Bring a PostgreSQL or MariaDB database to head on open, under the
             migration lock, instead of raising ``DatabaseBehind`` (as ``CrowdStore``).
+        durability: SQLite's commit guarantee, as ``CrowdStore``'s: ``"normal"`` (the
+            default, safe if the application crashes) or ``"full"`` (an fsync per
+            commit, also safe against power loss, as the seed's journal was).
 
     Raises:
         ForeignDatabase: (a ``RuntimeError``) the file belongs to another application.
@@ -84,8 +87,10 @@ class TaskStore:
         engine_options: Mapping[str, Any] | None = None,
         engine: Engine | None = None,
         upgrade: bool = False,
+        durability: Durability = "normal",
     ) -> None:
         self._upgrade = upgrade
+        self._durability = durability
         with translated("opening the quantum task store"):
             if url and cache_dir:
                 raise InvalidEntry("give TaskStore either cache_dir or url, not both")
@@ -119,6 +124,7 @@ class TaskStore:
                 self._url = f"sqlite:///{self.db_path.absolute()}"
             self._lock = threading.RLock()
             self._engine: Engine | None = None
+            self._runner: AutocommitRunner | None = None
             self._tasks: TaskInfoRepository | None = None
             self._identity: tuple[int, int] | None = None
         # Open now, as the seed does, so a foreign file is refused at construction.
@@ -143,8 +149,10 @@ class TaskStore:
                         engine_options=self._engine_options,
                         engine=self._given_engine,
                         upgrade=self._upgrade,
+                        durability=self._durability,
                     )
-                self._tasks = TaskInfoRepository(AutocommitRunner(engine), backend_for(engine))
+                self._runner = store_runner(engine, owned=self._given_engine is None)
+                self._tasks = TaskInfoRepository(self._runner, backend_for(engine))
                 self._engine = engine
                 self._identity = self._file_identity()
             return self._tasks
@@ -180,9 +188,11 @@ class TaskStore:
         A caller's engine (``engine=``) is left as it is: its owner disposes it.
         """
         with self._lock:
+            if self._runner is not None:
+                self._runner.close()
             if self._engine is not None and self._given_engine is None:
                 self._engine.dispose()
-            self._engine = self._tasks = None
+            self._engine = self._runner = self._tasks = None
 
     def __enter__(self) -> TaskStore:
         return self
@@ -225,12 +235,15 @@ class TaskStore:
         status: str | None = None,
         backend: str | None = None,
         limit: int | None = None,
+        offset: int | None = None,
     ) -> builtins.list[TaskInfo]:
         """Tasks newest first by ``submit_time``, ties in insertion order (newest first).
 
         A negative ``limit`` means no limit, as SQLite's ``LIMIT -1`` did for the seed.
+        ``offset`` skips that many tasks of the order first: ``limit`` and ``offset``
+        page through a long list, and ``count`` with the same filters says how far.
         """
-        return self._repository().list(status, backend, limit)
+        return self._repository().list(status, backend, limit, offset)
 
     @operation("counting tasks")
     def count(self, *, status: str | None = None, backend: str | None = None) -> int:

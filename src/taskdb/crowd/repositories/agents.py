@@ -99,8 +99,14 @@ class AgentRepository(Repository[AgentRecord]):
         assignment_id: IdLike | None = None,
         task_type: str | int | None = None,
         provider_type: str | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[AgentRecord]:
         """Agents matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -120,6 +126,8 @@ class AgentRepository(Repository[AgentRecord]):
             assignment_id=assignment_id,
             task_type=task_type,
             provider_type=provider_type,
+            limit=limit,
+            after=after,
         )
 
 

@@ -81,8 +81,14 @@ class AssignmentRepository(Repository[AssignmentRecord]):
         task_type: str | int | None = None,
         provider_type: str | None = None,
         sandbox: bool | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[AssignmentRecord]:
         """Assignments matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -99,4 +105,6 @@ class AssignmentRepository(Repository[AssignmentRecord]):
             task_type=task_type,
             provider_type=provider_type,
             sandbox=sandbox,
+            limit=limit,
+            after=after,
         )

@@ -6,11 +6,13 @@ for a connection, and its public methods are error boundaries (taskdb.errors.ope
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, Strict, TypeAdapter, ValidationError
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Executable,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    func,
     insert,
     select,
     type_coerce,
@@ -29,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from taskdb.backends import backend_for
 from taskdb.connections import Runner
-from taskdb.crowd.fields import PROVIDERS_CONTEXT, Flag, Id, Int, TaskType, Text
+from taskdb.crowd.fields import MAX_ID, PROVIDERS_CONTEXT, Flag, Id, Int, TaskType, Text
 from taskdb.crowd.inputs import Input
 from taskdb.crowd.records import Record
 from taskdb.crowd.repositories.violations import ENTITIES, describe
@@ -77,6 +80,21 @@ def _filter_kind(column: Column[Any]) -> str:
     return "text"
 
 
+_MAX_ROWS = 2**63 - 1  # what a LIMIT bound as BIGINT can say on every engine
+_LIMIT = TypeAdapter(Annotated[int, Strict(), Field(ge=0, le=_MAX_ROWS)])
+_BATCH = TypeAdapter(Annotated[int, Strict(), Field(gt=0, le=_MAX_ROWS)])
+
+
+def _page(limit: object, after: object) -> dict[str, int]:
+    """The bound values of a page: ``_limit`` rows at most, ids above ``_after``."""
+    paged: dict[str, int] = {}
+    if after is not None:
+        paged["_after"] = parse_id(after, "after")
+    if limit is not None:
+        paged["_limit"] = parse(_LIMIT, limit, "limit")
+    return paged
+
+
 def table_of(model: type[DeclarativeBase]) -> Table:
     """The Core table behind a mapped class, typed as one."""
     table = model.__table__
@@ -99,6 +117,8 @@ def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
 
 def parse_id(value: object, name: str) -> int:
     """An id from an int or a string of digits, or InvalidEntry (InvalidType) naming it."""
+    if type(value) is int and 0 <= value <= MAX_ID:
+        return value  # the common case, without a validator call on every read
     return parse(_ID, value, name)
 
 
@@ -110,6 +130,8 @@ class Repository(Generic[R]):
     entity: ClassVar[str]
     # Filters validated otherwise than by their column's kind (statuses), by column name.
     filters: ClassVar[Mapping[str, TypeAdapter[Any]]] = {}
+    # The name of the seed's finder for this table: count() and iterate() take its filters.
+    finder: ClassVar[str] = "find"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -162,21 +184,37 @@ class Repository(Generic[R]):
             ("get",), lambda: self._selection().where(self.key() == bindparam("entry_id"))
         )
 
-    def _records(self, result: Iterable[Any]) -> list[R]:
-        record: Any = self.record
-        records: list[R] = []
-        for row in result:
-            values = dict(row._mapping)
+    def _records(self, rows: Sequence[Sequence[Any]]) -> list[R]:
+        # Rows come in column order, which is the records' field order (tested in tests/unit).
+        names = self._field_names()
+        validate = self.record.__pydantic_validator__.validate_python
+        try:
+            return [validate(dict(zip(names, row, strict=True))) for row in rows]
+        except ValidationError as error:
+            # A stored row that does not fit its record: the database's fault, not the caller's.
+            raise self._unreadable(names, rows, error) from error
+
+    def _unreadable(
+        self, names: tuple[str, ...], rows: Sequence[Sequence[Any]], error: ValidationError
+    ) -> DatabaseError:
+        """Name the first row that does not fit the record, and why."""
+        key = self.key().name
+        found: object = None
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
             try:
-                records.append(record.model_validate(values))
-            except ValidationError as error:
-                # A stored row that does not fit its record: the database's fault, not the caller's.
-                key = self.key().name
-                raise DatabaseError(
-                    f"{self.table.name} row {key}={values.get(key)!r} holds values taskdb "
-                    f"cannot read: {explain(error)}"
-                ) from error
-        return records
+                self.record.model_validate(values)
+            except ValidationError as refused:
+                found, error = values.get(key), refused
+                break
+        return DatabaseError(
+            f"{self.table.name} row {key}={found!r} holds values taskdb cannot read: "
+            f"{explain(error)}"
+        )
+
+    @classmethod
+    def _field_names(cls) -> tuple[str, ...]:
+        return cached((cls.table, "names"), lambda: tuple(cls.table.columns.keys()))
 
     def _validated(self, model: type[I], values: Mapping[str, Any]) -> I:
         """Validate a call's arguments with ``model``; they must name every one of its fields."""
@@ -202,7 +240,7 @@ class Repository(Generic[R]):
         return validated
 
     def _fetch(self, connection: Connection, entry_id: int) -> R:
-        rows = self._records(connection.execute(self._by_id(), {"entry_id": entry_id}))
+        rows = self._records(connection.execute(self._by_id(), {"entry_id": entry_id}).all())
         if not rows:
             raise self._missing(entry_id)
         return rows[0]
@@ -224,8 +262,31 @@ class Repository(Generic[R]):
         with self._runner.reading() as connection:
             return self._fetch(connection, wanted)
 
-    def _find(self, **filters: object) -> list[R]:
-        """Rows matching every filter that is not None, in id order."""
+    def _find(self, *, limit: object = None, after: object = None, **filters: object) -> list[R]:
+        """Rows matching every filter that is not None, in id order, optionally one page."""
+        wanted = self._filter_values(filters)
+        names = tuple(wanted)
+        paged = _page(limit, after)
+        statement = self._statement(
+            ("find", *names, *paged), lambda: self._paged(self._selection(), names, paged)
+        )
+        with self._runner.reading() as connection:
+            return self._records(connection.execute(statement, {**wanted, **paged}).all())
+
+    def _paged(
+        self, selection: Select[Any], names: tuple[str, ...], paged: Mapping[str, int]
+    ) -> Select[Any]:
+        columns = self.table.columns
+        selection = selection.where(*(columns[name] == bindparam(name) for name in names))
+        if "_after" in paged:
+            selection = selection.where(self.key() > bindparam("_after"))
+        if "_limit" in paged:
+            # BigInteger: PostgreSQL would read an Integer parameter as int4.
+            selection = selection.limit(bindparam("_limit", type_=BigInteger))
+        return selection
+
+    def _filter_values(self, filters: Mapping[str, object]) -> dict[str, object]:
+        """The filters that are not None, validated by their column's kind."""
         wanted: dict[str, object] = {}
         for name, value in filters.items():
             if value is None:
@@ -241,15 +302,90 @@ class Repository(Generic[R]):
                     columns=(name,),
                     values={name: value},
                 ) from error
+        return wanted
+
+    @classmethod
+    def _filter_names(cls) -> frozenset[str]:
+        """The filters of this repository's finder (``find``, or the seed's name for it)."""
+
+        def names() -> frozenset[str]:
+            finder = inspect.signature(getattr(cls, cls.finder))
+            return frozenset(finder.parameters) - {"self", "limit", "after"}
+
+        return cached((cls.table, "filters"), names)
+
+    def _named_filters(self, filters: Mapping[str, object]) -> dict[str, object]:
+        unknown = sorted(set(filters) - self._filter_names())
+        if unknown:
+            # Worded as Python's own TypeError for an unknown keyword of find().
+            raise InvalidType(
+                f"got an unexpected keyword argument {unknown[0]!r}: the filters of "
+                f"{self.finder}() are {', '.join(sorted(self._filter_names()))}"
+            )
+        return self._filter_values(filters)
+
+    @operation("counting {entity}s")
+    def count(self, **filters: Any) -> int:
+        """How many entries match every filter that is not None.
+
+        ``filters`` are those of the repository's finder (``find``; ``check`` for grants).
+
+        Returns:
+            The number of matching entries (0 if none matches).
+
+        Raises:
+            InvalidType: a filter the finder does not have, or of a type it does not take.
+            InvalidEntry: a filter has a value no entry can have.
+            DatabaseError: the database failed.
+        """
+        wanted = self._named_filters(filters)
         names = tuple(wanted)
         statement = self._statement(
-            ("find", *names),
-            lambda: self._selection().where(
-                *(self.table.columns[name] == bindparam(name) for name in names)
+            ("count", *names),
+            lambda: (
+                select(func.count())
+                .select_from(self.table)
+                .where(*(self.table.columns[name] == bindparam(name) for name in names))
             ),
         )
         with self._runner.reading() as connection:
-            return self._records(connection.execute(statement, wanted))
+            return int(connection.execute(statement, wanted).scalar_one())
+
+    @operation("iterating over {entity}s")
+    def iterate(self, *, batch: int = 1000, **filters: Any) -> Iterator[R]:
+        """Every entry matching the filters, in id order, read ``batch`` rows at a time.
+
+        Memory stays at one batch of records however many match. Each batch is a query
+        of its own (ids above the last one seen), so no read stays open between them:
+        entries committed meanwhile with higher ids are included, removed ones skipped.
+        ``filters`` are those of the repository's finder.
+
+        Returns:
+            An iterator of records; arguments are checked before it is returned.
+
+        Raises:
+            InvalidType: a filter the finder does not have, or of a type it does not take.
+            InvalidEntry: ``batch`` is not a whole number above 0, or a filter has a value
+                no entry can have.
+            DatabaseError: the database failed, or a row holds values taskdb cannot read
+                (raised while iterating).
+        """
+        size = parse(_BATCH, batch, "batch")
+        wanted = self._named_filters(filters)
+        return self._batches(size, wanted)
+
+    def _batches(self, size: int, wanted: dict[str, object]) -> Iterator[R]:
+        after: int | None = None
+        while True:
+            page = self._page_of(size, after, wanted)
+            yield from page
+            if len(page) < size:
+                return
+            after = getattr(page[-1], self.key().name)
+
+    @operation("iterating over {entity}s")
+    def _page_of(self, size: int, after: int | None, wanted: dict[str, object]) -> list[R]:
+        return self._find(limit=size, after=after, **wanted)
 
     def _write(
         self,

@@ -16,6 +16,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
     table = table_of(GrantedQualification)
     record = GrantedQualificationRecord
     entity = "granted qualification"
+    finder = "check"
 
     @operation("granting a qualification")
     def grant(self, qualification_id: IdLike, worker_id: IdLike, value: int = 1) -> None:
@@ -71,7 +72,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             ),
         )
         with self._runner.reading() as connection:
-            rows = self._records(connection.execute(statement, wanted.model_dump()))
+            rows = self._records(connection.execute(statement, wanted.model_dump()).all())
         if not rows:
             raise EntryDoesNotExist(
                 f"worker {wanted.worker_id} has no grant of "
@@ -89,8 +90,14 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         qualification_id: IdLike | None = None,
         worker_id: IdLike | None = None,
         value: int | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[GrantedQualificationRecord]:
         """Grants matching every filter that is not None (the seed's name for ``find``).
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -100,7 +107,13 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
             InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(qualification_id=qualification_id, worker_id=worker_id, value=value)
+        return self._find(
+            qualification_id=qualification_id,
+            worker_id=worker_id,
+            value=value,
+            limit=limit,
+            after=after,
+        )
 
     @operation("revoking a qualification")
     def revoke(self, qualification_id: IdLike, worker_id: IdLike) -> bool:

@@ -74,8 +74,14 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
         task_id: IdLike | None = None,
         task_run_id: IdLike | None = None,
         task_type: str | int | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[OnboardingAgentRecord]:
         """Onboarding agents matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -92,4 +98,6 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
             task_id=task_id,
             task_run_id=task_run_id,
             task_type=task_type,
+            limit=limit,
+            after=after,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from taskdb.crowd.inputs import NewProject
 from taskdb.crowd.models import Project
 from taskdb.crowd.records import ProjectRecord
-from taskdb.crowd.repositories.base import Repository, table_of
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
 from taskdb.errors import operation
 
 
@@ -32,8 +32,18 @@ class ProjectRepository(Repository[ProjectRecord]):
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")
-    def find(self, *, project_name: str | None = None) -> list[ProjectRecord]:
+    def find(
+        self,
+        *,
+        project_name: str | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
+    ) -> list[ProjectRecord]:
         """Projects matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -43,4 +53,4 @@ class ProjectRepository(Repository[ProjectRecord]):
             InvalidEntry: a filter holds NUL or a lone surrogate.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(project_name=project_name)
+        return self._find(project_name=project_name, limit=limit, after=after)

@@ -9,7 +9,7 @@ from taskdb.crowd.fields import Text
 from taskdb.crowd.inputs import NewQualification
 from taskdb.crowd.models import GrantedQualification, Qualification
 from taskdb.crowd.records import QualificationRecord
-from taskdb.crowd.repositories.base import Repository, parse, table_of
+from taskdb.crowd.repositories.base import IdLike, Repository, parse, table_of
 from taskdb.errors import EntryDoesNotExist, operation
 
 _NAME = TypeAdapter(Text)
@@ -38,8 +38,18 @@ class QualificationRepository(Repository[QualificationRecord]):
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")
-    def find(self, *, qualification_name: str | None = None) -> list[QualificationRecord]:
+    def find(
+        self,
+        *,
+        qualification_name: str | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
+    ) -> list[QualificationRecord]:
         """Qualifications matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -49,7 +59,7 @@ class QualificationRepository(Repository[QualificationRecord]):
             InvalidEntry: a filter holds NUL or a lone surrogate.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(qualification_name=qualification_name)
+        return self._find(qualification_name=qualification_name, limit=limit, after=after)
 
     @operation("deleting {entity}")
     def delete(self, qualification_name: str) -> None:

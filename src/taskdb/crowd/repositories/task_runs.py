@@ -56,8 +56,14 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         task_id: IdLike | None = None,
         requester_id: IdLike | None = None,
         is_completed: bool | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[TaskRunRecord]:
         """Task runs matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -67,7 +73,13 @@ class TaskRunRepository(Repository[TaskRunRecord]):
             InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(task_id=task_id, requester_id=requester_id, is_completed=is_completed)
+        return self._find(
+            task_id=task_id,
+            requester_id=requester_id,
+            is_completed=is_completed,
+            limit=limit,
+            after=after,
+        )
 
     @operation("updating {entity}")
     def update(self, task_run_id: IdLike, is_completed: bool) -> None:

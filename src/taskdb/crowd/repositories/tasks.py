@@ -40,9 +40,18 @@ class TaskRepository(Repository[TaskRecord]):
 
     @operation("finding {entity}s")
     def find(
-        self, *, task_name: str | None = None, project_id: IdLike | None = None
+        self,
+        *,
+        task_name: str | None = None,
+        project_id: IdLike | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[TaskRecord]:
         """Tasks matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -52,7 +61,7 @@ class TaskRepository(Repository[TaskRecord]):
             InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(task_name=task_name, project_id=project_id)
+        return self._find(task_name=task_name, project_id=project_id, limit=limit, after=after)
 
     @operation("updating {entity}")
     def update(

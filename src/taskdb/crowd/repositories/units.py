@@ -105,10 +105,16 @@ class UnitRepository(Repository[UnitRecord]):
         worker_id: IdLike | None = None,
         sandbox: bool | None = None,
         status: UnitStatusLike | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[UnitRecord]:
         """Units matching every filter that is not None.
 
         ``status`` is a ``UnitStatus`` or its value (``"created"``), ``mixed`` included.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -131,6 +137,8 @@ class UnitRepository(Repository[UnitRecord]):
             worker_id=worker_id,
             sandbox=sandbox,
             status=status,
+            limit=limit,
+            after=after,
         )
 
     @operation("updating {entity}")

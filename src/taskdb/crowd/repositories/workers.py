@@ -5,7 +5,7 @@ from __future__ import annotations
 from taskdb.crowd.inputs import NewWorker
 from taskdb.crowd.models import Worker
 from taskdb.crowd.records import WorkerRecord
-from taskdb.crowd.repositories.base import Repository, table_of
+from taskdb.crowd.repositories.base import IdLike, Repository, table_of
 from taskdb.errors import operation
 
 
@@ -35,9 +35,18 @@ class WorkerRepository(Repository[WorkerRecord]):
 
     @operation("finding {entity}s")
     def find(
-        self, *, worker_name: str | None = None, provider_type: str | None = None
+        self,
+        *,
+        worker_name: str | None = None,
+        provider_type: str | None = None,
+        limit: int | None = None,
+        after: IdLike | None = None,
     ) -> list[WorkerRecord]:
         """Workers matching every filter that is not None.
+
+        ``limit`` and ``after`` read one page: at most ``limit`` records, with ids
+        above ``after`` (give the last id of the page before); ``count`` and
+        ``iterate`` take the same filters.
 
         Returns:
             Their records, in id order (empty if none matches).
@@ -47,4 +56,6 @@ class WorkerRepository(Repository[WorkerRecord]):
             InvalidEntry: a filter has a value no entry can have.
             DatabaseError: the database failed, or a row holds values taskdb cannot read.
         """
-        return self._find(worker_name=worker_name, provider_type=provider_type)
+        return self._find(
+            worker_name=worker_name, provider_type=provider_type, limit=limit, after=after
+        )

@@ -1,0 +1,155 @@
+"""SQLite reads on a connection each thread holds: commits seen at once, all released on close."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from taskdb.connections import AutocommitRunner
+from taskdb.crowd import CrowdStore
+from taskdb.errors import DatabaseError, EntryDoesNotExist
+from taskdb.quantum import TaskInfo, TaskStore
+
+
+def _held(store: CrowdStore) -> int:
+    runner = store._autocommit
+    assert isinstance(runner, AutocommitRunner) and runner._held is not None
+    return len(runner._held)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CrowdStore:
+    opened = CrowdStore(f"sqlite:///{tmp_path / 'crowd.sqlite'}")
+    yield opened
+    opened.close()
+
+
+def test_a_held_reader_sees_a_commit_of_another_thread_at_once(store: CrowdStore) -> None:
+    first = store.workers.new("first", "mock")
+    assert store.workers.get(first).worker_name == "first"  # this thread now holds a reader
+    written: list[int] = []
+    writer = threading.Thread(target=lambda: written.append(store.workers.new("second", "mock")))
+    writer.start()
+    writer.join()
+
+    assert store.workers.get(written[0]).worker_name == "second"
+    assert [w.worker_name for w in store.workers.find()] == ["first", "second"]
+
+
+def test_a_held_reader_sees_a_commit_of_another_process_at_once(
+    store: CrowdStore, tmp_path: Path
+) -> None:
+    assert store.workers.find() == []
+    script = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute(\"INSERT INTO workers (worker_name, provider_type) VALUES ('other', 'mock')\")\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "crowd.sqlite")], check=True, timeout=60
+    )
+
+    assert [w.worker_name for w in store.workers.find()] == ["other"]
+
+
+def test_a_held_reader_sees_a_unit_of_work_committed_in_its_own_thread(store: CrowdStore) -> None:
+    assert store.projects.find() == []
+    with store.unit_of_work() as work:
+        project = work.projects.new("inside")
+        with pytest.raises(EntryDoesNotExist):
+            store.projects.get(project)  # not committed yet: the held reader does not see it
+
+    assert store.projects.get(project).project_name == "inside"
+
+
+def test_an_idle_held_reader_keeps_no_snapshot_open(store: CrowdStore, tmp_path: Path) -> None:
+    for n in range(50):
+        store.workers.new(f"w{n}", "mock")
+    assert len(store.workers.find()) == 50
+    checker = sqlite3.connect(tmp_path / "crowd.sqlite", isolation_level=None)
+    try:
+        busy, _, _ = checker.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        checker.close()
+
+    assert busy == 0  # an open read transaction would keep the log from being truncated
+
+
+def test_close_releases_the_reader_of_every_thread(store: CrowdStore) -> None:
+    worker = store.workers.new("w", "mock")
+    have_read = threading.Barrier(21)
+    closed = threading.Event()
+
+    def read() -> None:
+        assert store.workers.get(worker).worker_name == "w"
+        have_read.wait(timeout=30)
+        closed.wait(timeout=30)  # alive while the store closes, holding its reader
+
+    threads = [threading.Thread(target=read) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    have_read.wait(timeout=30)
+    pool = store.engine.pool
+    # 20 live threads hold a reader each: more than a default pool of 5 + 10 would give.
+    assert pool.checkedout() == _held(store) == 20
+
+    store.close()
+    closed.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert pool.checkedout() == 0
+    assert _held(store) == 0
+
+
+def test_the_readers_of_finished_threads_are_returned_when_another_is_held(
+    store: CrowdStore,
+) -> None:
+    worker = store.workers.new("w", "mock")
+    for _ in range(5):
+        thread = threading.Thread(target=lambda: store.workers.get(worker))
+        thread.start()
+        thread.join()
+
+    store.workers.get(worker)
+
+    assert _held(store) == 1
+    assert store.engine.pool.checkedout() == 1
+
+
+def test_a_failed_read_gives_up_its_connection(store: CrowdStore, tmp_path: Path) -> None:
+    worker = store.workers.new("w", "mock")
+    store.workers.get(worker)
+    raw = sqlite3.connect(tmp_path / "crowd.sqlite", isolation_level=None)
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("UPDATE workers SET provider_type = x'00ff' WHERE worker_id = ?", (worker,))
+    raw.close()
+
+    with pytest.raises(DatabaseError, match=f"workers row worker_id={worker} holds values"):
+        store.workers.get(worker)
+    assert _held(store) == 0
+
+    other = store.workers.new("v", "mock")
+    assert store.workers.get(other).worker_name == "v"
+    assert _held(store) == 1
+
+
+def test_the_quantum_store_reads_every_commit_and_releases_on_close(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tasks.sqlite'}"
+    reader, writer = TaskStore(url=url), TaskStore(url=url)
+    try:
+        assert reader.get("t1") is None
+        writer.save(TaskInfo("t1", "ibm", "running"))
+        assert reader.get("t1") is not None
+        assert reader.count(status="running") == 1
+        pool = reader.engine.pool
+        assert pool.checkedout() == 1
+    finally:
+        reader.close()
+        writer.close()
+    assert pool.checkedout() == 0
