@@ -62,12 +62,11 @@ def _table(
     ]
     for row in rows:
         before = reference.get(row["name"])
-        if before is None:
-            shown = "-"
-        elif row["kind"] == "bulk":
-            shown = f"{1 / before:.2f}x rows/s"
-        else:
-            shown = f"{before:.2f}x"
+        shown = (
+            "-"
+            if before is None
+            else _ratio({**row, "ratio": before, "baseline_us": 1.0, "taskdb_us": before})
+        )
         lines.append(
             f"| {row['name']} | {_us(row['taskdb_us'])} | {_us(row['baseline_us'])} | "
             f"{_ratio(row)} | {shown} | {_floor(row)} | {AIMS[row['kind']]} | "
@@ -265,8 +264,16 @@ ORM_HOW = [
 
 
 HOW = [
-    "- One process; for each workload, taskdb and the baseline alternate (AB, BA, ...),",
-    "  after two warm-up rounds, with the garbage collector paused inside a sample.",
+    "- One process; for each workload, taskdb and the baseline (and, for point reads,",
+    "  the Core floor) take turns, each going first as often as the others, after two",
+    "  warm-up rounds, with the garbage collector paused inside a sample.",
+    "- Core floor: the same statement as a SQLAlchemy Core `select`, executed on one",
+    "  connection of the store's own engine held for the whole run (its read options and",
+    "  events, no pool checkout, rows fetched as tuples): the least a call through",
+    "  SQLAlchemy can cost. taskdb / Core is the second ratio of the point-read aim.",
+    "- Reference ratio: the same workload's ratio in `benchmarks/reference.json`, a run",
+    "  of the tree before issue 11 on the same machine the same day. Writes aim at no",
+    "  more than 1.05x of it; ratios, not times, so a slower or faster day cancels out.",
     "- SQLite baseline: one held `sqlite3` connection, `isolation_level=None`,",
     "  `busy_timeout`, WAL, `synchronous=NORMAL`, `foreign_keys=ON`, `BEGIN IMMEDIATE` ...",
     "  `COMMIT` around each write. Server baselines: one held psycopg / PyMySQL connection,",
@@ -282,6 +289,10 @@ HOW = [
     "- Bulk: `new_many` of 1,000 rows against one `executemany` in one transaction.",
     "- Seed-style: a new `sqlite3` connection per call with the seed's pragmas",
     "  (WAL, foreign_keys; default `synchronous`), on its own file with the same rows.",
+    '- Durability: `CrowdStore(url, durability="full")` against the raw connection',
+    "  with `synchronous=FULL`; compare with the same rows above (NORMAL) for its cost.",
+    "- Memory: `benchmarks/memory.py`, a process per walk, the resident set sampled",
+    "  every 500 rows; the 1,000,000 units are loaded with the raw driver first.",
     "- Open: `CrowdStore(url).close()` / `TaskStore(url=url).close()` on a database at",
     "  head, against a new raw connection that reads the version row (and on SQLite",
     "  `application_id` and `user_version`) and closes; no aim, it shows what the checks",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -173,6 +173,24 @@ _FAILED_UNIT_OF_WORK = (
 )
 
 
+class _Doomable:
+    """One call of a unit of work without savepoints: a failure dooms the unit of work."""
+
+    __slots__ = ("_runner",)
+
+    def __init__(self, runner: TransactionRunner) -> None:
+        self._runner = runner
+
+    def __enter__(self) -> Connection:
+        if self._runner.failed:
+            raise InvalidEntry(_FAILED_UNIT_OF_WORK)
+        return self._runner.connection
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self._runner.failed = True
+
+
 class TransactionRunner:
     """Every call on one connection and transaction, owned by a unit of work.
 
@@ -182,43 +200,29 @@ class TransactionRunner:
     """
 
     def __init__(self, connection: Connection, *, savepoints: bool = True) -> None:
-        self._connection = connection
+        self.connection = connection
         self._savepoints = savepoints
         self.failed = False
 
-    @contextmanager
-    def writing(self) -> Iterator[Connection]:
+    def writing(self) -> AbstractContextManager[Connection]:
         if self._savepoints:
             # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
-            with self._connection.begin_nested():
-                yield self._connection
-            return
-        with self._doomed_on_failure():
-            yield self._connection
+            return self._in_savepoint()
+        return _Doomable(self)
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        return _Doomable(self) if not self._savepoints else nullcontext(self.connection)
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        if self._savepoints:
-            yield self._connection
-            return
-        with self._doomed_on_failure():
-            yield self._connection
-
-    @contextmanager
-    def _doomed_on_failure(self) -> Iterator[None]:
-        if self.failed:
-            raise InvalidEntry(_FAILED_UNIT_OF_WORK)
-        try:
-            yield
-        except BaseException:
-            self.failed = True
-            raise
+    def _in_savepoint(self) -> Iterator[Connection]:
+        with self.connection.begin_nested():
+            yield self.connection
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session inside the unit of work's transaction, on a savepoint of its own."""
         with (
-            Session(bind=self._connection, join_transaction_mode="create_savepoint") as session,
+            Session(bind=self.connection, join_transaction_mode="create_savepoint") as session,
             session.begin(),
         ):
             yield session

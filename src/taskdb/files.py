@@ -34,12 +34,26 @@ def prepare_sqlite_file(path: Path, spec: StoreSpec) -> None:
         tag = int.from_bytes(header[68:72], "big")
         refuse_foreign_tag(tag, spec, str(path))
         expected = _size_in_header(header)
-        if tag == spec.application_id and expected is not None and size < expected:
+        short = expected is not None and size < expected
+        if tag == spec.application_id and short and not _wal_has_frames(path):
             raise damaged(path, f"it is truncated: {size} of its {expected} bytes are there")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatabaseError(f"cannot create the folder for {path}: {error}") from error
+
+
+def _wal_has_frames(path: Path) -> bool:
+    """Whether a -wal beside the file holds frames: then a short file is not damage.
+
+    A checkpoint writes page 1 (with the new page count) before the pages after it,
+    and one cut short by a killed process is finished from the WAL on the next open:
+    while the WAL holds frames, the file may be shorter than its header says.
+    """
+    try:
+        return Path(f"{path}-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def carries_tag(path: Path, spec: StoreSpec) -> bool:

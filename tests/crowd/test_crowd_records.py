@@ -67,6 +67,9 @@ def test_creation_date_written_by_the_seed_reads_back_unchanged(sqlite_target: A
     assert old.creation_date == "2021-03-04 05:06:07"
     assert undated.creation_date is None
     assert creation_text(datetime(2021, 3, 4, 5, 6, 7, 890)) == "2021-03-04 05:06:07"
+    assert creation_text(datetime(2021, 12, 31, 23, 59, 59, 999999)) == "2021-12-31 23:59:59"
+    assert creation_text(datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)) == "2021-03-04 05:06:07"
+    assert creation_text(datetime(999, 1, 2)) == "0999-01-02 00:00:00"
 
 
 def test_statuses() -> None:

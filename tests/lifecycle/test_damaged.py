@@ -160,3 +160,36 @@ def test_a_damaged_file_behind_head_is_refused_before_its_backup_and_upgrade(
         open_engine(CROWD, f"sqlite:///{path}")
 
     assert (_digest(path), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+def test_a_file_short_of_its_header_while_its_wal_holds_the_pages_is_not_damaged(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint writes page 1 first; killed before the later pages, the WAL still has them."""
+    path = _filled(tmp_path / "crowd.sqlite")  # checkpointed: the WAL is empty
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    for n in range(2000):  # more pages, all in the WAL for now
+        writer.execute(
+            "INSERT INTO workers (worker_name, provider_type) VALUES (?, 'mock')",
+            (f"late-{n:05d}-" + "y" * 60,),
+        )
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        (crashed / f"crowd.sqlite{suffix}").write_bytes(Path(f"{path}{suffix}").read_bytes())
+    writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    writer.close()
+    page_size = 4096
+    checkpointed = path.read_bytes()
+    short = crashed / "crowd.sqlite"
+    data = bytearray(short.read_bytes())
+    assert len(checkpointed) > len(data)  # the checkpoint grew the file
+    data[:page_size] = checkpointed[:page_size]  # page 1 written, the pages after it not yet
+    short.write_bytes(bytes(data))
+
+    with CrowdStore(f"sqlite:///{short}") as store:
+        names = [worker.worker_name for worker in store.workers.iterate()]
+
+    assert len(names) == 300 + 2000
+    assert names[-1].startswith("late-01999-")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -414,6 +416,21 @@ def test_limit_accepts_what_the_seeds_int_accepted(store: TaskStore) -> None:
     assert ids(store.list(limit="2")) == ["t3", "t2"]  # type: ignore[arg-type]
     assert ids(store.list(limit=3.0)) == ["t3", "t2", "t1"]  # type: ignore[arg-type]
     assert store.list(limit=0) == []
+
+
+def test_a_stored_value_of_the_wrong_type_is_a_database_error(tmp_path: Path) -> None:
+    store = TaskStore(cache_dir=tmp_path)
+    try:
+        store.save(info("t1"))
+        raw = sqlite3.connect(tmp_path / "tasks.sqlite")
+        raw.execute("UPDATE tasks SET shots = 'many'")  # SQLite keeps text in an INTEGER column
+        raw.commit()
+        raw.close()
+        for call in (lambda: store.get("t1"), store.list):
+            with pytest.raises(DatabaseError, match=r"task 't1' holds values .* shots='many'"):
+                call()
+    finally:
+        store.close()
 
 
 def test_limit_and_offset_page_through_the_list_in_its_order(store: TaskStore) -> None:

@@ -160,7 +160,10 @@ StoredAgentStatus = Annotated[AgentStatus | str, Field(union_mode="left_to_right
 def creation_text(value: object) -> object:
     """``creation_date`` as the seed stores it: SQLite's UTC ``YYYY-MM-DD HH:MM:SS`` text."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        if value.tzinfo is not None:
+            value = value.replace(tzinfo=None)  # the fields as the server sent them
+        # isoformat: a tenth of strftime's cost, paid on every row a server returns.
+        return value.isoformat(" ", "seconds")
     return value
 
 

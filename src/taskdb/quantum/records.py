@@ -283,21 +283,38 @@ def refused(message: str, *, right_type: bool) -> InvalidEntry:
 
 
 def from_row(row: Mapping[Any, Any]) -> TaskInfo:
-    """The ``TaskInfo`` of a stored row, as the seed returns it (status as the stored string)."""
+    """The ``TaskInfo`` of a stored row, as the seed returns it (status as the stored string).
+
+    A value of the wrong type (SQLite keeps what other programs wrote: ``shots`` as
+    text, a number as ``backend``) is ``DatabaseError`` naming the row, not a record.
+    """
     task_id = row["task_id"]
+    wrong = [name for name in _TEXT_COLUMNS if type(row[name]) is not str]
+    shots = row["shots"]
+    if type(shots) is not int:
+        wrong.append("shots")
+    if wrong:
+        found = ", ".join(f"{name}={row[name]!r}" for name in wrong)
+        raise DatabaseError(f"task {task_id!r} holds values taskdb cannot read: {found}")
     try:
         result = json.loads(row["result_json"]) if row["result_json"] else None
-        metadata = json.loads(row["metadata_json"]) if row["metadata_json"] else {}
-    except ValueError as error:
+        stored = row["metadata_json"]
+        # Most tasks carry no metadata: the default '{}' needs no parser.
+        metadata = json.loads(stored) if stored and stored != "{}" else {}
+    except (TypeError, ValueError) as error:
         raise DatabaseError(f"task {task_id!r} holds JSON that cannot be read: {error}") from error
-    # Stored rows were checked on the way in (or written by the seed): no second validation.
+    # Stored rows were checked on the way in (or written by the seed): types checked
+    # above, no second validation of what was validated when saved.
     return TaskInfo.model_construct(
         task_id=task_id,
         backend=row["backend"],
         status=row["status"],
         result=result,
-        shots=int(row["shots"]),
+        shots=shots,
         submit_time=row["submit_time"],
         update_time=row["update_time"],
         metadata=metadata,
     )
+
+
+_TEXT_COLUMNS = ("task_id", "backend", "status", "submit_time", "update_time")

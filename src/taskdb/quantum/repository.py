@@ -57,8 +57,8 @@ class TaskInfoRepository:
             lambda: sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id")),
         )
         with self._runner.reading() as connection:
-            row = connection.execute(statement, {"task_id": wanted}).mappings().first()
-        return from_row(row) if row is not None else None
+            row = connection.execute(statement, {"task_id": wanted}).first()
+        return from_row(row._mapping) if row is not None else None
 
     @operation("listing {entity}s")
     def list(
