@@ -188,7 +188,7 @@ def render(output: dict[str, Any]) -> str:
             *_growth(engine["crowd"]["finders"]),
         ]
     lines += _orm_section(output)
-    lines += ["", "## Missed aims: why, and what would close them", "", *NOTES, ""]
+    lines += ["", "## Notes: what each step bought, and the missed aims", "", *NOTES, ""]
     return "\n".join(lines)
 
 
