@@ -36,6 +36,8 @@ from taskdb.errors import DatabaseError, InvalidEntry, InvalidType
 
 # Execution option that marks a connection as read-only: SQLite then takes no write lock.
 READ_ONLY = "taskdb_read_only"
+# QueuePool's max_overflow for "no limit": the SQLite pool of a file taskdb opens.
+UNBOUNDED_OVERFLOW = -1
 SERVER_POOL_RECYCLE_S = 1_800
 LOCK_TIMEOUT_S = 600
 # Seconds a server may take to accept a connection and answer its handshake, per address
@@ -83,13 +85,13 @@ class Backend:
         connect_args = {
             name: value for name, value in self.connect_args().items() if name not in url.query
         }
-        return {**self.pool_options(), "connect_args": connect_args}
+        return {**self.pool_options(url), "connect_args": connect_args}
 
     def connect_args(self) -> dict[str, Any]:
         """Driver connect arguments taskdb sets unless the URL or the caller sets them."""
         return {}
 
-    def pool_options(self) -> dict[str, Any]:
+    def pool_options(self, _url: URL) -> dict[str, Any]:
         return {}
 
     def connect(
@@ -165,9 +167,11 @@ class SQLiteBackend(Backend):
         # The driver's own transaction handling is off; taskdb's engine emits BEGIN itself.
         return {"isolation_level": None}
 
-    def pool_options(self) -> dict[str, Any]:
+    def pool_options(self, url: URL) -> dict[str, Any]:
+        if url.database in (None, "", ":memory:"):
+            return {}  # SQLAlchemy's one-connection-per-thread pool: nothing to size
         # Each thread holds a read connection (taskdb.connections): the pool grows as needed.
-        return {"max_overflow": -1}
+        return {"max_overflow": UNBOUNDED_OVERFLOW}
 
     def table_columns(
         self, connection: Connection, tables: Collection[str] | None = None
@@ -213,7 +217,7 @@ class PostgreSQLBackend(Backend):
         # psycopg bounds the whole attempt (TCP, TLS, startup) by connect_timeout, at least 2 s.
         return {"options": "-c timezone=UTC", CONNECT_TIMEOUT: CONNECT_TIMEOUT_S}
 
-    def pool_options(self) -> dict[str, Any]:
+    def pool_options(self, _url: URL) -> dict[str, Any]:
         return _server_pool()
 
     def connect(
@@ -272,7 +276,7 @@ class MySQLBackend(Backend):
             CONNECT_TIMEOUT: CONNECT_TIMEOUT_S,
         }
 
-    def pool_options(self) -> dict[str, Any]:
+    def pool_options(self, _url: URL) -> dict[str, Any]:
         return _server_pool()
 
     def connect(

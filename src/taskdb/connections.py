@@ -22,9 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from taskdb.backends import backend_for
-from taskdb.engine import single_statement_reader
-from taskdb.errors import InvalidEntry
+from taskdb.engine import holds_reads, single_statement_reader
+from taskdb.errors import EntryError, InvalidEntry
 
 
 class Runner(Protocol):
@@ -44,47 +43,81 @@ _WRITE_IN_UNIT_OF_WORK = (
 )
 
 
+class _Held:
+    """One thread's read connection: ``busy`` while a read runs on it."""
+
+    __slots__ = ("busy", "connection", "retired", "thread")
+
+    def __init__(self, connection: Connection, thread: threading.Thread) -> None:
+        self.connection = connection
+        self.thread = thread
+        self.busy = False
+        self.retired = False  # closed by its owner once its read ends
+
+
 class HeldReaders:
-    """One read connection per thread, kept between calls until :meth:`close`."""
+    """One read connection per thread, kept between calls until :meth:`close`.
+
+    A finished thread's connection goes back to the pool when another thread first
+    holds one, or on :meth:`close`. A connection in use when :meth:`close` runs is
+    closed by its own thread as its read ends, never under it.
+    """
 
     def __init__(self, reader: Engine) -> None:
         self._reader = reader
         self._mine = threading.local()
         self._lock = threading.Lock()
-        self._held: dict[int, tuple[threading.Thread, Connection]] = {}
+        self._held: dict[int, _Held] = {}
 
     def connection(self) -> _Lease:
-        held: Connection | None = getattr(self._mine, "connection", None)
-        if held is None or held.closed or held.invalidated:
+        held: _Held | None = getattr(self._mine, "held", None)
+        if held is not None:
+            with self._lock:
+                if held.retired:  # close() ran since this thread's last read
+                    held = None
+                else:
+                    held.busy = True
+        if held is None or held.connection.closed or held.connection.invalidated:
             held = self._hold()
         return _Lease(self, held)
 
-    def _hold(self) -> Connection:
-        connection = self._reader.connect()
+    def _hold(self) -> _Held:
         with self._lock:
-            for ident, (thread, _) in list(self._held.items()):
-                if not thread.is_alive():  # a finished thread cannot return its own
-                    self._held.pop(ident)[1].close()
-            self._held[threading.get_ident()] = (threading.current_thread(), connection)
-        self._mine.connection = connection
-        return connection
+            finished = [i for i, held in self._held.items() if not held.thread.is_alive()]
+            gone = [self._held.pop(ident) for ident in finished]
+            stale = self._held.pop(threading.get_ident(), None)
+        # The connections of finished threads go back first: a bounded pool may need them.
+        for held in [*gone, *([stale] if stale is not None else [])]:
+            held.connection.close()
+        held = _Held(self._reader.connect(), threading.current_thread())
+        held.busy = True
+        with self._lock:
+            self._held[threading.get_ident()] = held
+        self._mine.held = held
+        return held
 
-    def release(self, ident: int) -> None:
-        """Close the connection thread ``ident`` holds; its next read holds a new one."""
+    def done(self, held: _Held, *, failed: bool) -> None:
+        """A read on ``held`` ended; a failed or retired connection is closed now."""
         with self._lock:
-            entry = self._held.pop(ident, None)
-        self._mine.connection = None
-        if entry is not None:
-            entry[1].close()
+            held.busy = False
+            closing = failed or held.retired
+            if closing and self._held.get(threading.get_ident()) is held:
+                del self._held[threading.get_ident()]
+        if closing:
+            # A failed read may leave the connection in any state: the next one starts afresh.
+            held.retired = True
+            held.connection.close()
 
     def close(self) -> None:
-        """Return every thread's connection to the pool; a later read holds a new one."""
+        """Return every idle thread's connection to the pool; busy ones follow as they end."""
         with self._lock:
             entries = list(self._held.values())
             self._held.clear()
-        self._mine.connection = None
-        for _, connection in entries:
-            connection.close()
+            for held in entries:
+                held.retired = True
+            idle = [held for held in entries if not held.busy]
+        for held in idle:
+            held.connection.close()
 
     def __len__(self) -> int:
         return len(self._held)
@@ -93,19 +126,20 @@ class HeldReaders:
 class _Lease:
     """This thread's held connection for one read (a class: cheaper than a generator)."""
 
-    __slots__ = ("_connection", "_readers")
+    __slots__ = ("_held", "_readers")
 
-    def __init__(self, readers: HeldReaders, connection: Connection) -> None:
+    def __init__(self, readers: HeldReaders, held: _Held) -> None:
         self._readers = readers
-        self._connection = connection
+        self._held = held
 
     def __enter__(self) -> Connection:
-        return self._connection
+        return self._held.connection
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is not None:
-            # A failed read may leave the connection in any state: the next one starts afresh.
-            self._readers.release(threading.get_ident())
+    def __exit__(self, kind: type[BaseException] | None, error: object, *_: object) -> None:
+        # An entry error is the repository's answer about the rows, not the connection's.
+        self._readers.done(
+            self._held, failed=kind is not None and not isinstance(error, EntryError)
+        )
 
 
 class AutocommitRunner:
@@ -160,10 +194,11 @@ class AutocommitRunner:
 def store_runner(engine: Engine, *, owned: bool) -> AutocommitRunner:
     """A store's runner: SQLite reads held per thread on an engine taskdb made.
 
-    taskdb's SQLite pool grows as threads need; a caller's engine may have a fixed pool
-    that held connections would exhaust, so its reads check one out per call.
+    Only where the pool grows as threads need (a SQLite file, taskdb's pool sizing): a
+    caller's engine, or pool options of the caller's, may bound it, and held
+    connections would exhaust it; their reads check one out per call.
     """
-    return AutocommitRunner(engine, hold_reads=owned and backend_for(engine).embedded)
+    return AutocommitRunner(engine, hold_reads=owned and holds_reads(engine))
 
 
 _FAILED_UNIT_OF_WORK = (
@@ -186,8 +221,10 @@ class _Doomable:
             raise InvalidEntry(_FAILED_UNIT_OF_WORK)
         return self._runner.connection
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is not None:
+    def __exit__(self, kind: type[BaseException] | None, error: object, *_: object) -> None:
+        # An entry error (a missing row, a refused value) leaves the transaction usable;
+        # anything else may have been a failed statement, which PostgreSQL aborts on.
+        if kind is not None and not isinstance(error, EntryError):
             self._runner.failed = True
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from taskdb.backends import READ_ONLY, Backend, backend_for, parse_url
+from taskdb.backends import READ_ONLY, UNBOUNDED_OVERFLOW, Backend, backend_for, parse_url
 from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry, InvalidType
 from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
 from taskdb.spec import StoreSpec
@@ -27,6 +27,8 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # The store each engine made here was made for, by its dialect: shared with the engine's
 # execution_options() copies and kept across dispose(), which replaces the pool.
 _MADE_FOR: weakref.WeakKeyDictionary[Dialect, StoreSpec] = weakref.WeakKeyDictionary()
+# SQLite file engines whose pool has no upper bound (taskdb's sizing, not the caller's).
+_GROWING_POOL: weakref.WeakSet[Dialect] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def connect_database(
         ) from error
     _install_events(engine, backend, spec, file, str(file or public), synchronous)
     _MADE_FOR[engine.dialect] = spec
+    if file is not None and _pool_grows(arguments):
+        _GROWING_POOL.add(engine.dialect)
     return Database(spec, engine, backend, file, public)
 
 
@@ -187,6 +191,16 @@ def public_url(source: str | Engine) -> str:
     """A URL fit for messages and logs: the password hidden."""
     url = source.url if isinstance(source, Engine) else parse_url(source)
     return url.render_as_string(hide_password=True)
+
+
+def _pool_grows(arguments: Mapping[str, Any]) -> bool:
+    chosen = "poolclass" in arguments or "pool" in arguments
+    return not chosen and arguments.get("max_overflow") == UNBOUNDED_OVERFLOW
+
+
+def holds_reads(engine: Engine) -> bool:
+    """Whether each thread may hold a read connection: a SQLite file whose pool grows."""
+    return engine.dialect in _GROWING_POOL
 
 
 def single_statement_reader(engine: Engine) -> Engine:

@@ -44,16 +44,33 @@ def prepare_sqlite_file(path: Path, spec: StoreSpec) -> None:
 
 
 def _wal_has_frames(path: Path) -> bool:
-    """Whether a -wal beside the file holds frames: then a short file is not damage.
+    """Whether the -wal beside the file holds live frames: then a short file is not damage.
 
     A checkpoint writes page 1 (with the new page count) before the pages after it,
     and one cut short by a killed process is finished from the WAL on the next open:
-    while the WAL holds frames, the file may be shorter than its header says.
+    while the WAL holds frames, the file may be shorter than its header says. A frame
+    is live when it carries the salts of the WAL's header (stale frames of an earlier
+    generation, or a file that is no WAL, do not count).
     """
     try:
-        return Path(f"{path}-wal").stat().st_size > 0
+        with Path(f"{path}-wal").open("rb") as handle:
+            start = handle.read(_WAL_HEADER_BYTES + _WAL_FRAME_HEADER_BYTES)
     except OSError:
         return False
+    if len(start) < _WAL_HEADER_BYTES + _WAL_FRAME_HEADER_BYTES:
+        return False
+    if start[:4] not in _WAL_MAGIC:
+        return False
+    salts = start[16:24]
+    frame = start[_WAL_HEADER_BYTES:]
+    return frame[8:16] == salts
+
+
+# The WAL's layout (sqlite.org/fileformat2.html#walformat): a 32-byte header with its
+# salts at bytes 16-24, then frames, each with a 24-byte header repeating the salts.
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+_WAL_HEADER_BYTES = 32
+_WAL_FRAME_HEADER_BYTES = 24
 
 
 def carries_tag(path: Path, spec: StoreSpec) -> bool:

@@ -117,6 +117,8 @@ def test_without_savepoints_a_failed_call_dooms_the_unit_of_work(
     before = snapshot(crowd_url)
     doomed = pytest.raises(InvalidEntry, match="rolled back: one of its calls failed")
     with doomed, store.unit_of_work(savepoints=False) as work:
+        with pytest.raises(EntryDoesNotExist):
+            work.projects.get(999999)  # an answer, not a failed statement: not doomed yet
         work.projects.new("first")
         with pytest.raises(EntryAlreadyExists):
             work.projects.new("first")

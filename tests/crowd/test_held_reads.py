@@ -153,3 +153,74 @@ def test_the_quantum_store_reads_every_commit_and_releases_on_close(tmp_path: Pa
         reader.close()
         writer.close()
     assert pool.checkedout() == 0
+
+
+def test_a_missing_entry_keeps_the_held_connection(store: CrowdStore) -> None:
+    worker = store.workers.new("w", "mock")
+    store.workers.get(worker)
+    runner = store._autocommit
+    with runner.reading() as before:
+        pass
+    with pytest.raises(EntryDoesNotExist):
+        store.workers.get(worker + 1000)
+    with runner.reading() as after:
+        assert after is before  # an answer about the rows is no reason to reconnect
+    assert _held(store) == 1
+
+
+def test_close_waits_for_a_read_in_progress_to_end(store: CrowdStore) -> None:
+    worker = store.workers.new("w", "mock")
+    reading, closed = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def slow_read() -> None:
+        with store._autocommit.reading() as connection:
+            reading.set()
+            closed.wait(timeout=30)  # the store closes while this read holds the connection
+            seen.append(connection.exec_driver_sql("SELECT worker_name FROM workers").scalar())
+        seen.append(connection.closed)
+
+    thread = threading.Thread(target=slow_read)
+    thread.start()
+    assert reading.wait(timeout=30)
+    store.close()
+    closed.set()
+    thread.join(timeout=30)
+
+    # The read in progress finished on its connection, which was closed as it ended.
+    assert seen == ["w", True]
+    assert _held(store) == 0
+    assert store.workers.get(worker).worker_name == "w"  # a later read holds a new one
+
+
+def test_a_pool_the_caller_bounds_is_checked_out_per_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crowd.sqlite'}"
+    options = {"pool_size": 2, "max_overflow": 0, "pool_timeout": 5}
+    with CrowdStore(url, engine_options=options) as store:
+        assert store._autocommit._held is None
+        worker = store.workers.new("w", "mock")
+        names: list[str] = []
+        threads = [
+            threading.Thread(target=lambda: names.append(store.workers.get(worker).worker_name))
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert names == ["w"] * 8
+        assert store.engine.pool.checkedout() == 0
+
+
+def test_an_in_memory_database_opens_and_reads(tmp_path: Path) -> None:
+    with CrowdStore("sqlite://") as store:
+        assert store._autocommit._held is None
+        worker = store.workers.new("w", "mock")
+        assert store.workers.get(worker).worker_name == "w"
+        assert store.workers.count() == 1
+    tasks = TaskStore(url="sqlite://")
+    try:
+        tasks.save(TaskInfo("t1", "sim"))
+        assert tasks.get("t1") is not None
+    finally:
+        tasks.close()

@@ -193,3 +193,23 @@ def test_a_file_short_of_its_header_while_its_wal_holds_the_pages_is_not_damaged
 
     assert len(names) == 300 + 2000
     assert names[-1].startswith("late-01999-")
+
+
+@pytest.mark.parametrize(
+    "wal",
+    [b"\x00" * 4096, b"\x37\x7f\x06\x82" + b"\x00" * 28 + b"\x00" * 8 + b"\x01" * 8 + b"\x00" * 8],
+    ids=["not a WAL", "stale frames"],
+)
+def test_a_truncated_file_beside_a_wal_without_live_frames_is_damaged(
+    tmp_path: Path, wal: bytes
+) -> None:
+    path = _filled(tmp_path / "crowd.sqlite")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    Path(f"{path}-wal").write_bytes(wal)
+    before = (_digest(path), sorted(p.name for p in tmp_path.iterdir()))
+
+    with pytest.raises(DamagedDatabase, match="truncated"):
+        open_engine(CROWD, f"sqlite:///{path}")
+
+    assert (_digest(path), sorted(p.name for p in tmp_path.iterdir())) == before

@@ -429,6 +429,17 @@ def test_a_stored_value_of_the_wrong_type_is_a_database_error(tmp_path: Path) ->
         for call in (lambda: store.get("t1"), store.list):
             with pytest.raises(DatabaseError, match=r"task 't1' holds values .* shots='many'"):
                 call()
+        raw = sqlite3.connect(tmp_path / "tasks.sqlite")
+        raw.execute("UPDATE tasks SET shots = 2000.0")  # a float the seed stored as given
+        raw.commit()
+        raw.close()
+        assert store.get("t1").shots == 2000  # type: ignore[union-attr]
+        raw = sqlite3.connect(tmp_path / "tasks.sqlite")
+        raw.execute("UPDATE tasks SET shots = 2.5")
+        raw.commit()
+        raw.close()
+        with pytest.raises(DatabaseError, match=r"shots=2\.5"):
+            store.get("t1")
     finally:
         store.close()
 

@@ -291,6 +291,8 @@ def from_row(row: Mapping[Any, Any]) -> TaskInfo:
     task_id = row["task_id"]
     wrong = [name for name in _TEXT_COLUMNS if type(row[name]) is not str]
     shots = row["shots"]
+    if type(shots) is float and shots.is_integer():
+        shots = int(shots)  # the seed stored a float it was given; SQLite kept it REAL
     if type(shots) is not int:
         wrong.append("shots")
     if wrong:
