@@ -9,21 +9,11 @@ import pytest
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.repositories.base import Repository
 from taskdb.errors import InvalidEntry, InvalidType
+from taskdb.spec import CROWD
 from tests.support.crowd_world import World, build_world
 
-REPOSITORIES = (
-    "projects",
-    "tasks",
-    "requesters",
-    "task_runs",
-    "assignments",
-    "units",
-    "workers",
-    "agents",
-    "onboarding_agents",
-    "qualifications",
-    "granted_qualifications",
-)
+# Every crowd table has its repository, named as the table.
+REPOSITORIES = CROWD.tables
 
 
 def _finder(repository: Repository[Any]) -> Any:
