@@ -13,17 +13,22 @@ snapshot), so every read sees every commit made before it, in any thread or proc
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from taskdb.engine import holds_reads, single_statement_reader
 from taskdb.errors import EntryError, InvalidEntry
+from taskdb.prepared import Prepared, prepare
+
+Rows = Sequence[Sequence[Any]]
 
 
 class Runner(Protocol):
@@ -32,6 +37,10 @@ class Runner(Protocol):
     def writing(self) -> AbstractContextManager[Connection]: ...
 
     def reading(self) -> AbstractContextManager[Connection]: ...
+
+    def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
+        """Every row of one SELECT, as tuples in its column order."""
+        ...
 
     def session(self) -> AbstractContextManager[Session]: ...
 
@@ -46,10 +55,13 @@ _WRITE_IN_UNIT_OF_WORK = (
 class _Held:
     """One thread's read connection: ``busy`` while a read runs on it."""
 
-    __slots__ = ("busy", "connection", "retired", "thread")
+    __slots__ = ("busy", "connection", "driver", "retired", "thread")
 
     def __init__(self, connection: Connection, thread: threading.Thread) -> None:
         self.connection = connection
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        self.driver = driver
         self.thread = thread
         self.busy = False
         self.retired = False  # closed by its owner once its read ends
@@ -61,13 +73,50 @@ class HeldReaders:
     A finished thread's connection goes back to the pool when another thread first
     holds one, or on :meth:`close`. A connection in use when :meth:`close` runs is
     closed by its own thread as its read ends, never under it.
+
+    :meth:`rows` runs a statement on the driver itself (taskdb.prepared) unless
+    something watches the engine's statements: execute or error listeners, or SQL
+    logging (``echo``, the ``sqlalchemy.engine`` logger at INFO). Those get Core.
     """
 
-    def __init__(self, reader: Engine) -> None:
-        self._reader = reader
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._reader = single_statement_reader(engine)
         self._mine = threading.local()
         self._lock = threading.Lock()
         self._held: dict[int, _Held] = {}
+        self._prepared: dict[Select[Any], Prepared | None] = {}
+
+    def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
+        """Every row of ``statement``, on this thread's held connection."""
+        lease = self.connection()
+        with lease as connection:
+            prepared = self._prepare(statement) if self._unwatched() else None
+            if prepared is None:
+                return connection.execute(statement, parameters).all()
+            return prepared.rows(lease.driver, parameters)
+
+    def _prepare(self, statement: Select[Any]) -> Prepared | None:
+        try:
+            return self._prepared[statement]
+        except KeyError:
+            # Two threads may both compile it once; either result is the same.
+            prepared = self._prepared[statement] = prepare(statement, self._reader.dialect)
+            return prepared
+
+    def _unwatched(self) -> bool:
+        """No listener or log expects to see this engine's statements run."""
+        # The engine's own events: the reader's join them, but ask more to (0.9 µs, not 0.3).
+        events, driver_events = self._engine.dispatch, self._engine.dialect.dispatch
+        watched = (
+            events.before_execute
+            or events.before_cursor_execute
+            or events.after_cursor_execute
+            or events.after_execute
+            or driver_events.do_execute
+            or driver_events.handle_error
+        )
+        return not watched and not self._engine.logger.isEnabledFor(logging.INFO)
 
     def connection(self) -> _Lease:
         held: _Held | None = getattr(self._mine, "held", None)
@@ -132,6 +181,10 @@ class _Lease:
         self._readers = readers
         self._held = held
 
+    @property
+    def driver(self) -> sqlite3.Connection:
+        return self._held.driver
+
     def __enter__(self) -> Connection:
         return self._held.connection
 
@@ -153,7 +206,7 @@ class AutocommitRunner:
         self._engine = engine
         # Readers take no write lock on SQLite, so they never wait for a writer.
         self._reader = single_statement_reader(engine)
-        self._held = HeldReaders(self._reader) if hold_reads else None
+        self._held = HeldReaders(engine) if hold_reads else None
         self._units_of_work = threading.local()
 
     def close(self) -> None:
@@ -181,6 +234,12 @@ class AutocommitRunner:
         if self._held is not None:
             return self._held.connection()
         return self._reader.connect()
+
+    def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
+        if self._held is not None:
+            return self._held.rows(statement, parameters)
+        with self._reader.connect() as connection:
+            return connection.execute(statement, parameters).all()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -249,6 +308,10 @@ class TransactionRunner:
 
     def reading(self) -> AbstractContextManager[Connection]:
         return _Doomable(self) if not self._savepoints else nullcontext(self.connection)
+
+    def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
+        with self.reading() as connection:
+            return connection.execute(statement, parameters).all()
 
     @contextmanager
     def _in_savepoint(self) -> Iterator[Connection]:

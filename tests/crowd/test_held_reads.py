@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from taskdb.connections import AutocommitRunner
 from taskdb.crowd import CrowdStore
@@ -122,21 +123,35 @@ def test_the_readers_of_finished_threads_are_returned_when_another_is_held(
     assert store.engine.pool.checkedout() == 1
 
 
-def test_a_failed_read_gives_up_its_connection(store: CrowdStore, tmp_path: Path) -> None:
+def test_a_failed_statement_gives_up_its_connection(store: CrowdStore, tmp_path: Path) -> None:
     worker = store.workers.new("w", "mock")
     store.workers.get(worker)
     raw = sqlite3.connect(tmp_path / "crowd.sqlite", isolation_level=None)
-    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("ALTER TABLE workers RENAME TO workers_away")
+
+    with pytest.raises(DatabaseError, match="no such table: workers") as raised:
+        store.workers.get(worker)
+    assert isinstance(raised.value.__cause__, sa.exc.OperationalError)  # as Core raises it
+    assert _held(store) == 0
+
+    raw.execute("ALTER TABLE workers_away RENAME TO workers")
+    raw.close()
+    assert store.workers.get(worker).worker_name == "w"
+    assert _held(store) == 1
+
+
+def test_a_row_that_does_not_fit_keeps_the_connection(store: CrowdStore, tmp_path: Path) -> None:
+    worker = store.workers.new("w", "mock")
+    raw = sqlite3.connect(tmp_path / "crowd.sqlite", isolation_level=None)
     raw.execute("UPDATE workers SET provider_type = x'00ff' WHERE worker_id = ?", (worker,))
     raw.close()
 
     with pytest.raises(DatabaseError, match=f"workers row worker_id={worker} holds values"):
         store.workers.get(worker)
-    assert _held(store) == 0
-
+    # The statement ran; only the record failed, which says nothing about the connection.
+    assert _held(store) == 1
     other = store.workers.new("v", "mock")
     assert store.workers.get(other).worker_name == "v"
-    assert _held(store) == 1
 
 
 def test_the_quantum_store_reads_every_commit_and_releases_on_close(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from taskdb.statements import cached
 
 TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
 _COLUMNS = tuple(TASKS.c)
+_NAMES = tuple(column.name for column in _COLUMNS)
 # Kept as the first save set it, as the seed's ON CONFLICT clause does.
 _KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
 
@@ -56,9 +57,8 @@ class TaskInfoRepository:
             (TASKS, "get"),
             lambda: sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id")),
         )
-        with self._runner.reading() as connection:
-            row = connection.execute(statement, {"task_id": wanted}).first()
-        return from_row(row._mapping) if row is not None else None
+        rows = self._runner.rows(statement, {"task_id": wanted})
+        return from_row(dict(zip(_NAMES, rows[0], strict=True))) if rows else None
 
     @operation("listing {entity}s")
     def list(
@@ -83,8 +83,8 @@ class TaskInfoRepository:
             values["limit"] = checked_limit
         if checked_offset is not None:
             values["offset"] = checked_offset
-        with self._runner.reading() as connection:
-            return [from_row(row) for row in connection.execute(statement, values).mappings()]
+        rows = self._runner.rows(statement, values)
+        return [from_row(dict(zip(_NAMES, row, strict=True))) for row in rows]
 
     @operation("counting {entity}s")
     def count(self, status: object = None, backend: object = None) -> int:
@@ -94,8 +94,8 @@ class TaskInfoRepository:
             (TASKS, "count", names),
             lambda: sa.select(sa.func.count()).select_from(TASKS).where(*_where(names)),
         )
-        with self._runner.reading() as connection:
-            return int(connection.execute(statement, values).scalar_one())
+        ((counted,),) = self._runner.rows(statement, values)
+        return int(counted)
 
     @operation("deleting a {entity}")
     def delete(self, task_id: str | int) -> bool:

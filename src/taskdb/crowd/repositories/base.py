@@ -239,12 +239,6 @@ class Repository(Generic[R]):
         )
         return validated
 
-    def _fetch(self, connection: Connection, entry_id: int) -> R:
-        rows = self._records(connection.execute(self._by_id(), {"entry_id": entry_id}).all())
-        if not rows:
-            raise self._missing(entry_id)
-        return rows[0]
-
     @operation("getting {entity}")
     def get(self, entry_id: IdLike) -> R:
         """The entry with this id (an int or a string of digits).
@@ -259,8 +253,10 @@ class Repository(Generic[R]):
             DatabaseError: the database failed, or the row holds values taskdb cannot read.
         """
         wanted = parse_id(entry_id, self.key().name)
-        with self._runner.reading() as connection:
-            return self._fetch(connection, wanted)
+        rows = self._records(self._runner.rows(self._by_id(), {"entry_id": wanted}))
+        if not rows:
+            raise self._missing(wanted)
+        return rows[0]
 
     def _find(self, *, limit: object = None, after: object = None, **filters: object) -> list[R]:
         """Rows matching every filter that is not None, in id order, optionally one page."""
@@ -270,8 +266,7 @@ class Repository(Generic[R]):
         statement = self._statement(
             ("find", *names, *paged), lambda: self._paged(self._selection(), names, paged)
         )
-        with self._runner.reading() as connection:
-            return self._records(connection.execute(statement, {**wanted, **paged}).all())
+        return self._records(self._runner.rows(statement, {**wanted, **paged}))
 
     def _paged(
         self, selection: Select[Any], names: tuple[str, ...], paged: Mapping[str, int]
@@ -348,8 +343,8 @@ class Repository(Generic[R]):
                 .where(*(self.table.columns[name] == bindparam(name) for name in names))
             ),
         )
-        with self._runner.reading() as connection:
-            return int(connection.execute(statement, wanted).scalar_one())
+        ((counted,),) = self._runner.rows(statement, wanted)
+        return int(counted)
 
     @operation("iterating over {entity}s")
     def iterate(self, *, batch: int = 1000, **filters: Any) -> Iterator[R]:

@@ -71,8 +71,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
                 self.table.c.worker_id == bindparam("worker_id"),
             ),
         )
-        with self._runner.reading() as connection:
-            rows = self._records(connection.execute(statement, wanted.model_dump()).all())
+        rows = self._records(self._runner.rows(statement, wanted.model_dump()))
         if not rows:
             raise EntryDoesNotExist(
                 f"worker {wanted.worker_id} has no grant of "
