@@ -67,13 +67,15 @@ class Prepared:
 def prepare(statement: Select[Any], dialect: Dialect) -> Prepared | None:
     """``statement`` compiled for SQLite's driver, or None where only Core runs it the same.
 
-    None for a statement with a value computed per execution or an expanding IN list
-    (SQLAlchemy renders those at each execution), or a dialect whose driver is not
-    ``sqlite3`` with its ``?`` placeholders.
+    None for a statement with a value computed per execution, or one SQLAlchemy renders
+    into the SQL at each execution (an expanding IN list, a ``literal_execute`` value),
+    or a dialect whose driver is not ``sqlite3`` with its ``?`` placeholders.
     """
     if dialect.driver != "pysqlite" or dialect.paramstyle != "qmark":
         return None
     compiled = statement.compile(dialect=dialect)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None  # rendered into the SQL at each execution
     order = tuple(compiled.positiontup or ())
     fixed: dict[str, Any] = {}
     binds: list[tuple[int, Processor]] = []

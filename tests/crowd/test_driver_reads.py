@@ -183,6 +183,8 @@ def test_prepare_leaves_to_core_what_it_cannot_run_the_same() -> None:
     assert prepare(expanding, sqlite.dialect()) is None
     computed = sa.select(table.c.a).where(table.c.a == sa.bindparam("a", callable_=lambda: 1))
     assert prepare(computed, sqlite.dialect()) is None
+    rendered = sa.select(table.c.a).where(table.c.a == sa.bindparam("a", literal_execute=True))
+    assert prepare(rendered, sqlite.dialect()) is None
     assert prepare(by_a, sqlite.dialect()) is not None
 
 
