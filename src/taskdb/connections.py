@@ -24,6 +24,7 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from taskdb.backends import backend_for
 from taskdb.engine import holds_reads, single_statement_reader
 from taskdb.errors import EntryError, InvalidEntry
 from taskdb.prepared import Prepared, prepare
@@ -55,13 +56,14 @@ _WRITE_IN_UNIT_OF_WORK = (
 class _Held:
     """One thread's read connection: ``busy`` while a read runs on it."""
 
-    __slots__ = ("busy", "connection", "driver", "retired", "thread")
+    __slots__ = ("busy", "connection", "driver", "plain", "retired", "thread")
 
-    def __init__(self, connection: Connection, thread: threading.Thread) -> None:
+    def __init__(self, connection: Connection, thread: threading.Thread, *, plain: bool) -> None:
         self.connection = connection
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         self.driver = driver
+        self.plain = plain  # no SQL log and no execution options of the caller's
         self.thread = thread
         self.busy = False
         self.retired = False  # closed by its owner once its read ends
@@ -75,13 +77,15 @@ class HeldReaders:
     closed by its own thread as its read ends, never under it.
 
     :meth:`rows` runs a statement on the driver itself (taskdb.prepared) unless
-    something watches the engine's statements: execute or error listeners, or SQL
-    logging (``echo``, the ``sqlalchemy.engine`` logger at INFO). Those get Core.
+    something watches the statements: execute or error listeners (on the engine, or
+    on ``Engine`` / ``Connection`` for all), execution options of the caller's
+    (``schema_translate_map``, ...), or SQL logging when the thread's connection was
+    made (``echo``, the ``sqlalchemy.engine`` logger at INFO). Those get Core.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
         self._reader = single_statement_reader(engine)
+        self._own_options = frozenset(backend_for(engine).read_options())
         self._mine = threading.local()
         self._lock = threading.Lock()
         self._held: dict[int, _Held] = {}
@@ -91,7 +95,7 @@ class HeldReaders:
         """Every row of ``statement``, on this thread's held connection."""
         lease = self.connection()
         with lease as connection:
-            prepared = self._prepare(statement) if self._unwatched() else None
+            prepared = self._prepare(statement) if lease.unwatched() else None
             if prepared is None:
                 return connection.execute(statement, parameters).all()
             return prepared.rows(lease.driver, parameters)
@@ -101,22 +105,8 @@ class HeldReaders:
             return self._prepared[statement]
         except KeyError:
             # Two threads may both compile it once; either result is the same.
-            prepared = self._prepared[statement] = prepare(statement, self._reader.dialect)
+            prepared = self._prepared[statement] = prepare(statement, self._reader)
             return prepared
-
-    def _unwatched(self) -> bool:
-        """No listener or log expects to see this engine's statements run."""
-        # The engine's own events: the reader's join them, but ask more to (0.9 µs, not 0.3).
-        events, driver_events = self._engine.dispatch, self._engine.dialect.dispatch
-        watched = (
-            events.before_execute
-            or events.before_cursor_execute
-            or events.after_cursor_execute
-            or events.after_execute
-            or driver_events.do_execute
-            or driver_events.handle_error
-        )
-        return not watched and not self._engine.logger.isEnabledFor(logging.INFO)
 
     def connection(self) -> _Lease:
         held: _Held | None = getattr(self._mine, "held", None)
@@ -138,7 +128,12 @@ class HeldReaders:
         # The connections of finished threads go back first: a bounded pool may need them.
         for held in [*gone, *([stale] if stale is not None else [])]:
             held.connection.close()
-        held = _Held(self._reader.connect(), threading.current_thread())
+        connection = self._reader.connect()
+        # Judged once, as SQLAlchemy fixes a connection's logging when it makes it.
+        plain = not connection.engine.logger.isEnabledFor(logging.INFO) and (
+            connection.get_execution_options().keys() <= self._own_options
+        )
+        held = _Held(connection, threading.current_thread(), plain=plain)
         held.busy = True
         with self._lock:
             self._held[threading.get_ident()] = held
@@ -153,8 +148,10 @@ class HeldReaders:
             if closing and self._held.get(threading.get_ident()) is held:
                 del self._held[threading.get_ident()]
         if closing:
-            # A failed read may leave the connection in any state: the next one starts afresh.
             held.retired = True
+            if failed:
+                # A failed read may leave the connection in any state: the next starts afresh.
+                held.connection.invalidate()
             held.connection.close()
 
     def close(self) -> None:
@@ -184,6 +181,22 @@ class _Lease:
     @property
     def driver(self) -> sqlite3.Connection:
         return self._held.driver
+
+    def unwatched(self) -> bool:
+        """Nothing expects to see this read's statement run through SQLAlchemy."""
+        held = self._held
+        if not held.plain:
+            return False
+        # The connection's events join its engine's and those of every Connection/Engine.
+        events, driver_events = held.connection.dispatch, held.connection.dialect.dispatch
+        return not (
+            events.before_execute
+            or events.before_cursor_execute
+            or events.after_cursor_execute
+            or events.after_execute
+            or driver_events.do_execute
+            or driver_events.handle_error
+        )
 
     def __enter__(self) -> Connection:
         return self._held.connection

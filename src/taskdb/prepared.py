@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select
+from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any]
 
@@ -24,38 +25,53 @@ Processor = Callable[[Any], Any]
 class Prepared:
     """One SELECT as SQLite's driver runs it: its SQL, its parameters in order, its processors."""
 
-    __slots__ = ("_binds", "_fixed", "_order", "_results", "sql")
+    __slots__ = ("_binds", "_compiled", "_dialect", "_hidden", "_order", "_results", "sql")
 
     def __init__(
         self,
-        sql: str,
+        compiled: SQLCompiler,
         order: tuple[str, ...],
-        fixed: dict[str, Any],
         binds: tuple[tuple[int, Processor], ...],
         results: tuple[tuple[int, Processor], ...],
+        engine: Engine,
     ) -> None:
-        self.sql = sql
+        self.sql = compiled.string
+        self._compiled = compiled
         self._order = order
-        self._fixed = fixed  # values the statement carries itself (a literal compared to)
         self._binds = binds
         self._results = results
+        self._dialect = engine.dialect
+        self._hidden = engine.hide_parameters
 
     def rows(
         self, driver: sqlite3.Connection, parameters: Mapping[str, Any]
     ) -> list[Sequence[Any]]:
         """Every row of the statement with ``parameters``, processed as Core would."""
-        given = {**self._fixed, **parameters} if self._fixed else parameters
+        # As Core: the statement's own values filled in, a missing one refused.
+        given = self._compiled.construct_params(parameters)
         values = [given[name] for name in self._order]
         for position, process in self._binds:
             values[position] = process(values[position])
         try:
             rows: list[Sequence[Any]] = driver.execute(self.sql, values).fetchall()
         except sqlite3.Error as error:
-            # Wrapped as Core wraps it, so both paths fail with the same exceptions.
-            raise DBAPIError.instance(self.sql, values, error, sqlite3.Error) from error
+            raise self._wrapped(error, values) from error
         if self._results:
             rows = [self._processed(row) for row in rows]
         return rows
+
+    def _wrapped(self, error: sqlite3.Error, values: list[Any]) -> StatementError:
+        """The exception Core raises for ``error``: its class, its parameters hidden or shown."""
+        return DBAPIError.instance(
+            self.sql,
+            values,
+            error,
+            sqlite3.Error,
+            hide_parameters=self._hidden,
+            # The dialect's own test for a connection that is gone (a closed database).
+            connection_invalidated=self._dialect.is_disconnect(cast(Any, error), None, None),
+            dialect=self._dialect,
+        )
 
     def _processed(self, row: Sequence[Any]) -> Sequence[Any]:
         values = list(row)
@@ -64,28 +80,24 @@ class Prepared:
         return values
 
 
-def prepare(statement: Select[Any], dialect: Dialect) -> Prepared | None:
+def prepare(statement: Select[Any], engine: Engine) -> Prepared | None:
     """``statement`` compiled for SQLite's driver, or None where only Core runs it the same.
 
-    None for a statement with a value computed per execution, or one SQLAlchemy renders
-    into the SQL at each execution (an expanding IN list, a ``literal_execute`` value),
-    or a dialect whose driver is not ``sqlite3`` with its ``?`` placeholders.
+    None for a statement SQLAlchemy renders anew at each execution (an expanding IN
+    list, a ``literal_execute`` value), or an engine whose driver is not ``sqlite3``
+    with its ``?`` placeholders.
     """
+    dialect: Dialect = engine.dialect
     if dialect.driver != "pysqlite" or dialect.paramstyle != "qmark":
         return None
     compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)  # a SELECT compiles to one
     if compiled.post_compile_params or compiled.literal_execute_params:
-        return None  # rendered into the SQL at each execution
+        return None
     order = tuple(compiled.positiontup or ())
-    fixed: dict[str, Any] = {}
     binds: list[tuple[int, Processor]] = []
     for position, name in enumerate(order):
-        bind = compiled.binds[name]
-        if bind.expanding or bind.callable is not None or bind.isoutparam:
-            return None
-        if not bind.required:
-            fixed[name] = bind.value
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             binds.append((position, process))
     results: list[tuple[int, Processor]] = []
@@ -93,4 +105,4 @@ def prepare(statement: Select[Any], dialect: Dialect) -> Prepared | None:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             results.append((position, process))
-    return Prepared(str(compiled), order, fixed, tuple(binds), tuple(results))
+    return Prepared(compiled, order, tuple(binds), tuple(results), engine)

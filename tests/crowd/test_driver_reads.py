@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
+from taskdb.connections import AutocommitRunner
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.repositories.base import Repository
+from taskdb.errors import DatabaseError
 from taskdb.prepared import Prepared, prepare
 from taskdb.quantum import TaskInfo, TaskStore
 from taskdb.spec import CROWD
@@ -124,22 +126,96 @@ def test_booleans_read_as_core_reads_them(
     assert driver_reads
 
 
-@pytest.mark.parametrize("how", ["echo", "logger"])
-def test_logged_sql_is_not_skipped(
+def _opened(tmp_path: Path, **options: Any) -> CrowdStore:
+    """A second store on the test's file, with ``engine_options``."""
+    return CrowdStore(f"sqlite:///{tmp_path / 'crowd.sqlite'}", engine_options=options)
+
+
+def test_sql_echoed_from_the_start_is_not_skipped(
+    worlds: list[World],
+    driver_reads: list[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    with _opened(tmp_path, echo=True) as echoed:
+        assert echoed.units.get(worlds[0].unit).unit_id == worlds[0].unit
+    assert driver_reads == []
+    assert any("FROM units" in message for message in caplog.messages)
+
+
+def test_sql_logged_when_a_thread_first_reads_is_not_skipped(
     store: CrowdStore,
     worlds: list[World],
     driver_reads: list[str],
     caplog: pytest.LogCaptureFixture,
-    how: str,
+    tmp_path: Path,
 ) -> None:
-    if how == "echo":
-        store.engine.echo = True
-    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
-
-    assert store.units.get(worlds[0].unit).unit_id == worlds[0].unit
-
+    with _opened(tmp_path) as logged:
+        caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+        assert logged.units.get(worlds[0].unit).unit_id == worlds[0].unit
     assert driver_reads == []
     assert any("FROM units" in message for message in caplog.messages)
+
+
+def test_a_listener_on_every_connection_sees_reads(
+    store: CrowdStore, worlds: list[World], driver_reads: list[str]
+) -> None:
+    store.units.get(worlds[0].unit)  # this thread holds its connection already
+    seen: list[object] = []
+
+    def listener(connection: object, statement: object, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(Connection, "after_execute", listener)
+    try:
+        driver_reads.clear()
+        assert store.units.get(worlds[1].unit).unit_id == worlds[1].unit
+    finally:
+        sa.event.remove(Connection, "after_execute", listener)
+    assert driver_reads == []
+    assert len(seen) == 1
+
+
+def test_execution_options_of_the_caller_read_through_core(
+    worlds: list[World], driver_reads: list[str], tmp_path: Path
+) -> None:
+    translated = {"execution_options": {"schema_translate_map": {None: "main"}}}
+    with _opened(tmp_path, **translated) as store:
+        assert [unit.unit_id for unit in store.units.find()] == [w.unit for w in worlds]
+    assert driver_reads == []
+
+
+def test_hidden_parameters_stay_hidden_in_a_failed_read(
+    worlds: list[World], driver_reads: list[str], tmp_path: Path
+) -> None:
+    with _opened(tmp_path, hide_parameters=True) as store:
+        store.workers.find(worker_name="worker-0")
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE workers RENAME TO workers_away")
+        with pytest.raises(DatabaseError, match="no such table") as raised:
+            store.workers.find(worker_name="a secret")
+    assert driver_reads
+    assert "a secret" not in str(raised.value.__cause__)
+    assert "hidden" in str(raised.value.__cause__)
+
+
+def test_a_connection_closed_under_a_read_is_replaced_quietly(
+    store: CrowdStore,
+    worlds: list[World],
+    driver_reads: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store.units.get(worlds[0].unit)
+    runner = store._autocommit
+    assert isinstance(runner, AutocommitRunner) and runner._held is not None
+    runner._held.connection()._held.driver.close()  # what a crashed extension could leave
+
+    with pytest.raises(DatabaseError, match="closed database") as raised:
+        store.units.get(worlds[0].unit)
+    cause = raised.value.__cause__
+    assert isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
+    assert store.units.get(worlds[1].unit).unit_id == worlds[1].unit
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_an_error_listener_sees_a_failed_read(
@@ -176,39 +252,44 @@ def test_the_quantum_store_reads_on_the_driver_as_core_does(
 
 
 def test_prepare_leaves_to_core_what_it_cannot_run_the_same() -> None:
-    table = sa.table("t", sa.column("a", sa.Integer), sa.column("b", sa.Boolean))
+    table = sa.table("t", sa.column("a", sa.Integer))
     by_a = sa.select(table.c.a).where(table.c.a == sa.bindparam("a"))
-    assert prepare(by_a, postgresql.dialect()) is None
+    sqlite_engine = sa.create_engine("sqlite://")
+    assert prepare(by_a, sa.create_engine("postgresql+psycopg://")) is None
     expanding = sa.select(table.c.a).where(table.c.a.in_(sa.bindparam("many", expanding=True)))
-    assert prepare(expanding, sqlite.dialect()) is None
-    computed = sa.select(table.c.a).where(table.c.a == sa.bindparam("a", callable_=lambda: 1))
-    assert prepare(computed, sqlite.dialect()) is None
+    assert prepare(expanding, sqlite_engine) is None
     rendered = sa.select(table.c.a).where(table.c.a == sa.bindparam("a", literal_execute=True))
-    assert prepare(rendered, sqlite.dialect()) is None
-    assert prepare(by_a, sqlite.dialect()) is not None
+    assert prepare(rendered, sqlite_engine) is None
+    assert prepare(by_a, sqlite_engine) is not None
 
 
-def test_a_prepared_statement_binds_its_own_values_and_processes_rows() -> None:
+def test_a_prepared_statement_binds_values_as_core_does_and_processes_rows() -> None:
     engine = sa.create_engine("sqlite://")
     metadata = sa.MetaData()
     table = sa.Table("t", metadata, sa.Column("a", sa.Integer), sa.Column("b", sa.Boolean))
     with engine.begin() as connection:
         metadata.create_all(connection)
         connection.execute(table.insert(), [{"a": 1, "b": True}, {"a": 2, "b": False}])
+    floor = iter([1, 0, 0])
     statement = (
         sa.select(table.c.a, table.c.b)
-        .where(table.c.a > 1, table.c.b == sa.bindparam("b"))
+        .where(
+            table.c.a > sa.bindparam("floor", callable_=lambda: next(floor)),
+            table.c.b == sa.bindparam("b"),
+        )
         .limit(sa.bindparam("n"))
     )
-    prepared = prepare(statement, engine.dialect)
+    prepared = prepare(statement, engine)
     assert prepared is not None
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
-        rows = prepared.rows(driver, {"b": False, "n": 5})
+        rows = prepared.rows(driver, {"b": False, "n": 5})  # a > 1
         assert [tuple(row) for row in rows] == [(2, False)]
         assert type(rows[0][1]) is bool
-        assert prepared.rows(driver, {"b": True, "n": 5}) == []
+        assert [tuple(row) for row in prepared.rows(driver, {"b": True, "n": 5})] == [(1, True)]
+        with pytest.raises(sa.exc.SQLAlchemyError, match="A value is required"):
+            prepared.rows(driver, {"b": True})
+        gone = prepare(sa.select(sa.table("gone", sa.column("x"))), engine)
+        assert gone is not None
         with pytest.raises(sa.exc.OperationalError, match="no such table"):
-            prepare(sa.select(sa.table("gone", sa.column("x"))), engine.dialect).rows(  # type: ignore[union-attr]
-                driver, {}
-            )
+            gone.rows(driver, {})
