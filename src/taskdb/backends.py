@@ -11,9 +11,10 @@ Revisions keep their own frozen copies of what they need.
 
 from __future__ import annotations
 
+import sqlite3
 import zlib
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import (
     Connection,
@@ -55,6 +56,17 @@ _HINTS = {
     "mysql": "mysql+pymysql://",
     "mariadb": "mysql+pymysql://",
 }
+
+
+class StatementWitness(Protocol):
+    """A driver connection that tells whether its transaction is open and how many rows
+    its finished statements changed: ``sqlite3.Connection`` does."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    @property
+    def total_changes(self) -> int: ...
 
 
 class Backend:
@@ -110,6 +122,15 @@ class Backend:
     def read_options(self) -> dict[str, Any]:
         """Execution options for calls that read with one statement."""
         return {READ_ONLY: True}
+
+    def statement_witness(self, _connection: Connection) -> StatementWitness | None:
+        """What shows, after a call with one write failed, that it left nothing behind.
+
+        Where there is one, a unit of work runs such a call without a savepoint. None: only
+        a savepoint makes sure (PostgreSQL aborts the transaction on a failed statement;
+        MySQL may roll the whole transaction back, on a deadlock, without PyMySQL saying).
+        """
+        return None
 
     def upsert(self, table: Table, keys: Sequence[str], updated: Sequence[str]) -> Insert:
         """One INSERT that updates ``updated`` when a row with the same ``keys`` exists."""
@@ -172,6 +193,12 @@ class SQLiteBackend(Backend):
             return {}  # SQLAlchemy's one-connection-per-thread pool: nothing to size
         # Each thread holds a read connection (taskdb.connections): the pool grows as needed.
         return {"max_overflow": UNBOUNDED_OVERFLOW}
+
+    def statement_witness(self, connection: Connection) -> StatementWitness | None:
+        # SQLite undoes a failed statement alone (or, on a full disk, the whole transaction,
+        # which in_transaction shows), and counts only the rows of statements that finished.
+        driver = connection.connection.driver_connection
+        return driver if isinstance(driver, sqlite3.Connection) else None
 
     def table_columns(
         self, connection: Connection, tables: Collection[str] | None = None

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from taskdb.backends import backend_for
+from taskdb.backends import StatementWitness, backend_for
 from taskdb.engine import holds_reads, single_statement_reader
 from taskdb.errors import EntryError, InvalidEntry
 from taskdb.prepared import Prepared, prepare
@@ -35,7 +35,12 @@ Rows = Sequence[Sequence[Any]]
 class Runner(Protocol):
     """Hands out the connection a repository call runs on."""
 
-    def writing(self) -> AbstractContextManager[Connection]: ...
+    def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
+        """The connection a call that writes runs on.
+
+        ``one_write``: the call changes rows with one statement, and reads at most.
+        """
+        ...
 
     def reading(self) -> AbstractContextManager[Connection]: ...
 
@@ -238,7 +243,7 @@ class AutocommitRunner:
         finally:
             self._units_of_work.active = False
 
-    def writing(self) -> AbstractContextManager[Connection]:
+    def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
         return self._engine.begin()
@@ -273,10 +278,28 @@ def store_runner(engine: Engine, *, owned: bool) -> AutocommitRunner:
     return AutocommitRunner(engine, hold_reads=owned and holds_reads(engine))
 
 
-_FAILED_UNIT_OF_WORK = (
+class _Doom:
+    """Why a unit of work cannot go on: what its later calls and its end say."""
+
+    __slots__ = ("on_call", "on_end")
+
+    def __init__(self, on_call: str, on_end: str) -> None:
+        self.on_call = on_call
+        self.on_end = on_end
+
+
+_FAILED_WITHOUT_SAVEPOINTS = _Doom(
     "a call of this unit of work failed, and without savepoints the transaction cannot "
     "go on: leave the block (it rolls back), or use unit_of_work(savepoints=True) to "
-    "keep going after a failed call"
+    "keep going after a failed call",
+    "the unit of work was rolled back: one of its calls failed, and without savepoints "
+    "nothing of it can be committed",
+)
+_FAILED_AFTER_WRITING = _Doom(
+    "a call of this unit of work failed after its write had run (or the database ended "
+    "the transaction), so the transaction cannot go on: leave the block (it rolls back)",
+    "the unit of work was rolled back: one of its calls failed after its write had run, "
+    "and committing would have kept half of that call",
 )
 
 
@@ -289,38 +312,75 @@ class _Doomable:
         self._runner = runner
 
     def __enter__(self) -> Connection:
-        if self._runner.failed:
-            raise InvalidEntry(_FAILED_UNIT_OF_WORK)
-        return self._runner.connection
+        return self._runner.usable()
 
     def __exit__(self, kind: type[BaseException] | None, error: object, *_: object) -> None:
         # An entry error (a missing row, a refused value) leaves the transaction usable;
         # anything else may have been a failed statement, which PostgreSQL aborts on.
         if kind is not None and not isinstance(error, EntryError):
-            self._runner.failed = True
+            self._runner.doom = _FAILED_WITHOUT_SAVEPOINTS
+
+
+class _Witnessed:
+    """A call with one write, in a unit of work with savepoints, run without one.
+
+    The driver shows whether the failed call left anything behind: a refused statement
+    changed nothing and the unit of work goes on; a call that failed after its write ran
+    (or a transaction the database ended) dooms it rather than commit half a call.
+    """
+
+    __slots__ = ("_changes", "_runner", "_witness")
+
+    def __init__(self, runner: TransactionRunner, witness: StatementWitness) -> None:
+        self._runner = runner
+        self._witness = witness
+        self._changes = 0
+
+    def __enter__(self) -> Connection:
+        connection = self._runner.usable()
+        self._changes = self._witness.total_changes
+        return connection
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        witness = self._witness
+        if kind is not None and not (
+            witness.in_transaction and witness.total_changes == self._changes
+        ):
+            self._runner.doom = _FAILED_AFTER_WRITING
 
 
 class TransactionRunner:
     """Every call on one connection and transaction, owned by a unit of work.
 
-    With ``savepoints`` (the default) each write runs in a savepoint, so a failed call
-    undoes itself alone and the unit of work goes on. Without, calls run directly on
-    the transaction (two statements fewer per write); the first failed call dooms it.
+    With ``savepoints`` (the default) a failed call undoes itself alone and the unit of
+    work goes on: each write runs in a savepoint, except a call with one write on an
+    engine that undoes a failed statement alone and shows it (SQLite), where the
+    savepoint's two statements would buy nothing. Without, calls run directly on the
+    transaction (two statements fewer per write); the first failed call dooms it.
     """
 
     def __init__(self, connection: Connection, *, savepoints: bool = True) -> None:
         self.connection = connection
         self._savepoints = savepoints
-        self.failed = False
+        self._witness = backend_for(connection).statement_witness(connection)
+        self.doom: _Doom | None = None
 
-    def writing(self) -> AbstractContextManager[Connection]:
-        if self._savepoints:
-            # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
-            return self._in_savepoint()
-        return _Doomable(self)
+    def usable(self) -> Connection:
+        """The connection, unless a failed call doomed the unit of work."""
+        if self.doom is not None:
+            raise InvalidEntry(self.doom.on_call)
+        return self.connection
+
+    def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
+        if not self._savepoints:
+            return _Doomable(self)
+        if one_write and self._witness is not None:
+            return _Witnessed(self, self._witness)
+        # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
+        return self._in_savepoint()
 
     def reading(self) -> AbstractContextManager[Connection]:
-        return _Doomable(self) if not self._savepoints else nullcontext(self.connection)
+        return _Doomable(self) if not self._savepoints else nullcontext(self.usable())
 
     def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
         with self.reading() as connection:
@@ -328,14 +388,15 @@ class TransactionRunner:
 
     @contextmanager
     def _in_savepoint(self) -> Iterator[Connection]:
-        with self.connection.begin_nested():
-            yield self.connection
+        connection = self.usable()
+        with connection.begin_nested():
+            yield connection
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session inside the unit of work's transaction, on a savepoint of its own."""
         with (
-            Session(bind=self.connection, join_transaction_mode="create_savepoint") as session,
+            Session(bind=self.usable(), join_transaction_mode="create_savepoint") as session,
             session.begin(),
         ):
             yield session

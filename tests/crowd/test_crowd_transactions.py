@@ -93,6 +93,10 @@ def _statements(engine: sa.Engine) -> list[str]:
     return sent
 
 
+def _savepoints(sent: list[str]) -> int:
+    return len([s for s in sent if s.upper().startswith("SAVEPOINT")])
+
+
 def test_a_unit_of_work_without_savepoints_commits_with_two_statements_fewer_per_write(
     store: CrowdStore, world: World
 ) -> None:
@@ -103,12 +107,72 @@ def test_a_unit_of_work_without_savepoints_commits_with_two_statements_fewer_per
             work.units.new(
                 world.task, world.task_run, world.requester, assignment, index, 0.5, "mock", "x"
             )
+        work.agents.new(world.worker, world.unit, world.task, world.task_run, 1, "x", "mock")
         assert len(work.units.find(assignment_id=assignment)) == 4
     assert [u.unit_index for u in store.units.find(assignment_id=assignment)] == [0, 1, 2, 3]
     assert not [s for s in sent if "SAVEPOINT" in s.upper()]
+
+
+def test_with_savepoints_sqlite_runs_a_call_with_one_write_without_one(
+    store: CrowdStore, world: World
+) -> None:
+    sent = _statements(store.engine)
     with store.unit_of_work() as work:
-        work.projects.new("with savepoints")
-    assert len([s for s in sent if s.upper().startswith("SAVEPOINT")]) == 1
+        assignment = work.assignments.new(world.task, world.task_run, world.requester, "x", "mock")
+        work.units.new(world.task, world.task_run, world.requester, assignment, 0, 0.5, "mock", "x")
+        work.units.update_status(world.unit, "expired")
+    one_write_calls = _savepoints(sent)
+    with store.unit_of_work() as work:  # two writes: a savepoint on every engine
+        work.agents.new(world.worker, world.unit, world.task, world.task_run, 1, "x", "mock")
+    assert _savepoints(sent) - one_write_calls == 1
+    # SQLite undoes a refused statement alone and shows it; the servers need the savepoint.
+    assert one_write_calls == (0 if store.engine.dialect.name == "sqlite" else 3)
+
+
+def test_a_refused_or_answered_one_write_call_leaves_the_unit_of_work_going(
+    store: CrowdStore, world: World
+) -> None:
+    with store.unit_of_work() as work:
+        kept = work.projects.new("kept")
+        with pytest.raises(EntryAlreadyExists):
+            work.projects.new("kept")
+        with pytest.raises(InvalidEntry, match="already has task runs"):
+            work.tasks.update(world.task, task_name="renamed")  # an UPDATE that changed nothing
+        with pytest.raises(EntryDoesNotExist):
+            work.units.update_status(999999, "expired")
+        work.units.update_status(world.unit, "expired")
+    assert [p.project_id for p in store.projects.find()] == [world.project, kept]
+    assert store.tasks.get(world.task).task_name != "renamed"
+    assert store.units.get(world.unit).status == "expired"
+
+
+def test_a_call_that_fails_after_its_write_ran_never_commits_that_write(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    def fail_after_the_insert(*args: Any) -> None:
+        if "INSERT INTO projects" in args[2] and "half" in str(args[3]):
+            raise Boom
+
+    sa.event.listen(store.engine, "after_cursor_execute", fail_after_the_insert)
+    before = snapshot(crowd_url)
+    if store.engine.dialect.name != "sqlite":
+        # The call's savepoint undoes its insert, and the unit of work goes on.
+        with store.unit_of_work() as work:
+            with pytest.raises(Boom):
+                work.projects.new("half")
+            work.projects.new("after")
+        assert [p.project_name for p in store.projects.find()][1:] == ["after"]
+        return
+    # Without a savepoint the insert stays in the transaction: the unit of work is doomed.
+    ended = pytest.raises(InvalidEntry, match="would have kept half of that call")
+    with ended, store.unit_of_work() as work:
+        with pytest.raises(Boom):
+            work.projects.new("half")
+        with pytest.raises(InvalidEntry, match="after its write had run"):
+            work.projects.new("after")
+        with pytest.raises(InvalidEntry, match="after its write had run"):
+            work.projects.find()
+    assert snapshot(crowd_url) == before
 
 
 def test_without_savepoints_a_failed_call_dooms_the_unit_of_work(

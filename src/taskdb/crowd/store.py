@@ -165,12 +165,18 @@ class CrowdStore(CrowdRepositories):
     def unit_of_work(self, *, savepoints: bool = True) -> Iterator[CrowdRepositories]:
         """Repositories on one transaction: committed at the end, rolled back on an error.
 
-        With ``savepoints`` (the default) every write runs in a savepoint: a call that
-        fails leaves the transaction as it was, and the block may catch the error and
-        go on. ``savepoints=False`` saves two statements per write (the ratios are in
-        benchmarks/RESULTS.md) at a price: the first failed call dooms the unit of
-        work. Later calls in it raise ``InvalidEntry``, and the block rolls back when
-        it ends, raising ``InvalidEntry`` if it ends without an error.
+        With ``savepoints`` (the default) a call that fails leaves the transaction as
+        it was, and the block may catch the error and go on: each write runs in a
+        savepoint, except, on SQLite, a call with one write statement (every ``new``,
+        update, grant and revoke but ``agents.new``), which SQLite undoes alone when
+        it is refused. Should such a call fail after its write ran (a
+        ``KeyboardInterrupt``, a raising listener), or the database end the
+        transaction, the unit of work is doomed as below rather than commit half a
+        call. ``savepoints=False`` saves two statements per write everywhere (the
+        ratios are in benchmarks/RESULTS.md) at a price: the first failed call dooms
+        the unit of work. Later calls in a doomed unit of work raise ``InvalidEntry``,
+        and the block rolls back when it ends, raising ``InvalidEntry`` if it ends
+        without an error.
         """
         if not isinstance(savepoints, bool):
             raise InvalidType(f"savepoints is True or False, got {savepoints!r}")
@@ -182,12 +188,9 @@ class CrowdStore(CrowdRepositories):
             runner = TransactionRunner(connection, savepoints=savepoints)
             with connection.begin() as transaction:
                 yield CrowdRepositories(runner, self.providers)
-                if runner.failed:
+                if runner.doom is not None:
                     transaction.rollback()
-                    raise InvalidEntry(
-                        "the unit of work was rolled back: one of its calls failed, and "
-                        "without savepoints nothing of it can be committed"
-                    )
+                    raise InvalidEntry(runner.doom.on_end)
 
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""

@@ -49,7 +49,7 @@ class AssignmentRepository(Repository[AssignmentRecord]):
                 "sandbox": sandbox,
             },
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, values.model_dump())
 
     @operation("creating {entity}s")

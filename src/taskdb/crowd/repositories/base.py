@@ -449,7 +449,7 @@ class Repository(Generic[R]):
     def _change(self, entry_id: IdLike, change: Input) -> None:
         """Apply the given fields of a validated change to one row."""
         wanted = parse_id(entry_id, self.key().name)
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             self._update(connection, wanted, change.model_dump(exclude_none=True))
 
     def _update(self, connection: Connection, entry_id: int, values: Mapping[str, Any]) -> None:

@@ -36,7 +36,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         """
         grant = {"qualification_id": qualification_id, "worker_id": worker_id, "value": value}
         values = self._validated(Grant, grant).model_dump()
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             backend = backend_for(connection)
             self._write(
                 connection,
@@ -136,7 +136,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
                 self.table.c.worker_id == bindparam("worker_id"),
             ),
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             parameters = wanted.model_dump()
             return bool(connection.execute(statement, parameters).rowcount)
 

@@ -43,7 +43,7 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
                 "task_type": task_type,
             },
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(
                 connection, {**values.model_dump(), "status": AgentStatus.NONE.value}
             )

@@ -28,7 +28,7 @@ class ProjectRepository(Repository[ProjectRecord]):
             DatabaseError: the database failed.
         """
         values = self._validated(NewProject, {"project_name": project_name})
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")

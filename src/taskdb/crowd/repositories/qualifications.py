@@ -34,7 +34,7 @@ class QualificationRepository(Repository[QualificationRecord]):
             DatabaseError: the database failed.
         """
         values = self._validated(NewQualification, {"qualification_name": qualification_name})
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")

@@ -46,7 +46,7 @@ class TaskRunRepository(Repository[TaskRunRecord]):
                 "sandbox": sandbox,
             },
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, {**values.model_dump(), "is_completed": False})
 
     @operation("finding {entity}s")
@@ -97,5 +97,5 @@ class TaskRunRepository(Repository[TaskRunRecord]):
         change = self._validated(
             TaskRunCompletion, {"task_run_id": task_run_id, "is_completed": is_completed}
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             self._update(connection, change.task_run_id, {"is_completed": change.is_completed})

@@ -35,7 +35,7 @@ class TaskRepository(Repository[TaskRecord]):
         values = self._validated(
             NewTask, {"task_name": task_name, "task_type": task_type, "project_id": project_id}
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, {**values.model_dump(), "parent_task_id": None})
 
     @operation("finding {entity}s")
@@ -87,7 +87,7 @@ class TaskRepository(Repository[TaskRecord]):
         values = change.model_dump(exclude_none=True)
         runs = table_of(TaskRun)
         has_runs = exists().where(runs.c.task_id == wanted)
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             if values:
                 statement = (
                     self.table.update().where(self.key() == wanted, ~has_runs).values(**values)

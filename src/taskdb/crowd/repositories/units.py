@@ -65,7 +65,7 @@ class UnitRepository(Repository[UnitRecord]):
                 "sandbox": sandbox,
             },
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, {**values.model_dump(), **_CREATED})
 
     @operation("creating {entity}s")
@@ -189,5 +189,5 @@ class UnitRepository(Repository[UnitRecord]):
         """
         wanted = parse_id(unit_id, "unit_id")
         values = {"agent_id": None, "worker_id": None, "status": UnitStatus.LAUNCHED.value}
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             self._update(connection, wanted, values)

@@ -30,7 +30,7 @@ class WorkerRepository(Repository[WorkerRecord]):
         values = self._validated(
             NewWorker, {"worker_name": worker_name, "provider_type": provider_type}
         )
-        with self._runner.writing() as connection:
+        with self._runner.writing(one_write=True) as connection:
             return self._insert(connection, values.model_dump())
 
     @operation("finding {entity}s")
