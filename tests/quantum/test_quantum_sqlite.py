@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import taskdb.quantum.store as store_module
-from taskdb.errors import ForeignDatabase, TaskdbError
+from taskdb.errors import ForeignDatabase, InvalidEntry, TaskdbError
 from taskdb.lifecycle import State, head_revision, read_status
 from taskdb.lifecycle.adopt import expected_sqlite_shape
 from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
@@ -61,6 +62,19 @@ def test_cache_dir_is_created_and_many_stores_share_it(tmp_path: Path) -> None:
     assert TaskStore(str(directory)).count() == 2
     for store in stores:
         store.close()
+
+
+def test_a_url_given_as_cache_dir_is_refused_without_creating_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in (f"sqlite:///{tmp_path}/q.sqlite", "postgresql+psycopg://user:secret@db/tasks"):
+        with pytest.raises(InvalidEntry, match=re.escape("TaskStore(url=...)")) as refused:
+            TaskStore(url)
+        assert "secret" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+    with TaskStore(url=f"sqlite:///{tmp_path}/q.sqlite") as store:  # where it belongs
+        assert store.db_path == tmp_path / "q.sqlite"
 
 
 def test_the_url_variable_is_used_without_cache_dir(

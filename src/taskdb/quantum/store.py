@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -73,7 +74,8 @@ class TaskStore:
         DatabaseBehind: a server database is not at the current revision (and
             ``upgrade`` was not asked for).
         InvalidEntry: more than one of ``cache_dir``, ``url`` and ``engine``; bad
-            engine options; a ``cache_dir`` holding NUL or a lone surrogate.
+            engine options; a ``cache_dir`` holding NUL or a lone surrogate, or
+            starting like a database URL (``sqlite:///...``: that goes to ``url``).
         InvalidType: (an ``InvalidEntry`` and a ``TypeError``) an argument of the
             wrong type, such as a ``cache_dir`` that is not a str or path.
         DatabaseError: ``cache_dir`` cannot be created.
@@ -284,10 +286,20 @@ class TaskStore:
                     path.unlink(missing_ok=True)
 
 
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _cache_dir(value: object) -> Path:
     """A folder name the file system can take: a str or path without NUL or lone surrogates."""
     if not isinstance(value, str | os.PathLike) or isinstance(os.fspath(value), bytes):
         raise InvalidType(f"cache_dir must be a str or a pathlib.Path, got {value!r}")
+    scheme = _URL_SCHEME.match(value) if isinstance(value, str) else None
+    if scheme is not None:
+        # Taken as a folder it would become a directory named "sqlite:" in the working one.
+        raise InvalidEntry(
+            f"cache_dir is a folder, and this one starts like a database URL "
+            f"({scheme.group(0)}...): pass a URL as TaskStore(url=...)"
+        )
     path = Path(value)
     text = str(path)
     if not is_storable(text):
