@@ -168,7 +168,11 @@ def _task_graph(
         Side(taskdb_op),
         Side(lambda: raw.write(graph)),
         ops=10,
-        note="a SAVEPOINT per call" if savepoints else "no savepoint: a failed call dooms it",
+        note=(
+            "a savepoint per write on servers, none for SQLite's one-write calls"
+            if savepoints
+            else "no savepoint: a failed call dooms it"
+        ),
     )
 
 

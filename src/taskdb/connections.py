@@ -3,7 +3,8 @@
 A repository never opens transactions itself: it asks its runner. The store's
 :class:`AutocommitRunner` commits each call on its own; a unit of work's
 :class:`TransactionRunner` hands out its one transaction, with a savepoint per
-write so a failed call leaves the transaction as it was.
+write (on SQLite, per call of several writes) so a failed call leaves the
+transaction as it was.
 
 On SQLite the store's reads run on a connection each thread holds between calls
 (:class:`HeldReaders`), as the seeds held theirs: no pool checkout, no transaction
@@ -296,10 +297,10 @@ _FAILED_WITHOUT_SAVEPOINTS = _Doom(
     "nothing of it can be committed",
 )
 _FAILED_AFTER_WRITING = _Doom(
-    "a call of this unit of work failed after its write had run (or the database ended "
-    "the transaction), so the transaction cannot go on: leave the block (it rolls back)",
+    "a call of this unit of work failed after its write had run, or lost the transaction, "
+    "so the transaction cannot go on: leave the block (it rolls back)",
     "the unit of work was rolled back: one of its calls failed after its write had run, "
-    "and committing would have kept half of that call",
+    "or lost the transaction, and committing could have kept half of that call",
 )
 
 
@@ -342,11 +343,19 @@ class _Witnessed:
         return connection
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        witness = self._witness
-        if kind is not None and not (
-            witness.in_transaction and witness.total_changes == self._changes
-        ):
+        if kind is not None and not self._left_nothing():
             self._runner.doom = _FAILED_AFTER_WRITING
+
+    def _left_nothing(self) -> bool:
+        connection = self._runner.connection
+        # SQLAlchemy invalidates (closes) the connection when an interrupt cuts a statement.
+        if connection.invalidated or connection.closed:
+            return False
+        witness = self._witness
+        try:
+            return witness.in_transaction and witness.total_changes == self._changes
+        except sqlite3.Error:  # the driver's connection is unusable: never hide the error
+            return False
 
 
 class TransactionRunner:
@@ -365,10 +374,19 @@ class TransactionRunner:
         self._witness = backend_for(connection).statement_witness(connection)
         self.doom: _Doom | None = None
 
+    @property
+    def failure(self) -> _Doom | None:
+        """Why the unit of work cannot go on or commit, if it cannot."""
+        if self.doom is None and self.connection.invalidated:
+            # An interrupt (or a lost server) cut a statement short: SQLAlchemy dropped it all.
+            self.doom = _FAILED_AFTER_WRITING
+        return self.doom
+
     def usable(self) -> Connection:
         """The connection, unless a failed call doomed the unit of work."""
-        if self.doom is not None:
-            raise InvalidEntry(self.doom.on_call)
+        failure = self.failure
+        if failure is not None:
+            raise InvalidEntry(failure.on_call)
         return self.connection
 
     def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:

@@ -164,7 +164,7 @@ def test_a_call_that_fails_after_its_write_ran_never_commits_that_write(
         assert [p.project_name for p in store.projects.find()][1:] == ["after"]
         return
     # Without a savepoint the insert stays in the transaction: the unit of work is doomed.
-    ended = pytest.raises(InvalidEntry, match="would have kept half of that call")
+    ended = pytest.raises(InvalidEntry, match="could have kept half of that call")
     with ended, store.unit_of_work() as work:
         with pytest.raises(Boom):
             work.projects.new("half")
@@ -173,6 +173,30 @@ def test_a_call_that_fails_after_its_write_ran_never_commits_that_write(
         with pytest.raises(InvalidEntry, match="after its write had run"):
             work.projects.find()
     assert snapshot(crowd_url) == before
+
+
+def test_an_interrupt_inside_a_write_comes_out_as_it_is_and_commits_nothing(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    def interrupt(*args: Any) -> None:
+        if "INSERT INTO projects" in args[2] and "cut" in str(args[3]):
+            raise KeyboardInterrupt
+
+    sa.event.listen(store.engine, "after_cursor_execute", interrupt)
+    before = snapshot(crowd_url)
+    lost = "failed after its write had run, or lost the transaction"
+    for caught_up_in in ("a later call", "the end of the block"):
+        with (
+            pytest.raises(InvalidEntry, match=r"rolled back: .*could have kept half"),
+            store.unit_of_work() as work,
+        ):
+            work.projects.new("kept until the end")
+            with pytest.raises(KeyboardInterrupt):
+                work.projects.new("cut")
+            if caught_up_in == "a later call":
+                with pytest.raises(InvalidEntry, match=lost):
+                    work.projects.new("after")
+        assert snapshot(crowd_url) == before
 
 
 def test_without_savepoints_a_failed_call_dooms_the_unit_of_work(

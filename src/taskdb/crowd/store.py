@@ -167,16 +167,16 @@ class CrowdStore(CrowdRepositories):
 
         With ``savepoints`` (the default) a call that fails leaves the transaction as
         it was, and the block may catch the error and go on: each write runs in a
-        savepoint, except, on SQLite, a call with one write statement (every ``new``,
-        update, grant and revoke but ``agents.new``), which SQLite undoes alone when
-        it is refused. Should such a call fail after its write ran (a
-        ``KeyboardInterrupt``, a raising listener), or the database end the
+        savepoint, except, on SQLite, a call that writes with one statement (all but
+        ``agents.new``, the bulk ``new_many`` and ``qualifications.delete``), which
+        SQLite undoes alone when it is refused. Should such a call fail after its
+        write ran (a ``KeyboardInterrupt``, a raising listener), or lose the
         transaction, the unit of work is doomed as below rather than commit half a
-        call. ``savepoints=False`` saves two statements per write everywhere (the
-        ratios are in benchmarks/RESULTS.md) at a price: the first failed call dooms
-        the unit of work. Later calls in a doomed unit of work raise ``InvalidEntry``,
-        and the block rolls back when it ends, raising ``InvalidEntry`` if it ends
-        without an error.
+        call. ``savepoints=False`` drops the rest of the savepoints, two statements
+        per write (the ratios are in benchmarks/RESULTS.md), at a price: the first
+        failed call dooms the unit of work. Later calls in a doomed unit of work raise
+        ``InvalidEntry``, and the block rolls back when it ends, raising
+        ``InvalidEntry`` if it ends without an error.
         """
         if not isinstance(savepoints, bool):
             raise InvalidType(f"savepoints is True or False, got {savepoints!r}")
@@ -188,9 +188,10 @@ class CrowdStore(CrowdRepositories):
             runner = TransactionRunner(connection, savepoints=savepoints)
             with connection.begin() as transaction:
                 yield CrowdRepositories(runner, self.providers)
-                if runner.doom is not None:
+                failure = runner.failure
+                if failure is not None:
                     transaction.rollback()
-                    raise InvalidEntry(runner.doom.on_end)
+                    raise InvalidEntry(failure.on_end)
 
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""
