@@ -352,7 +352,7 @@ class _Witnessed:
     def _left_nothing(self) -> bool:
         connection = self._runner.connection
         # SQLAlchemy invalidates (closes) the connection when an interrupt cuts a statement.
-        if connection.invalidated or connection.closed:
+        if connection.invalidated:
             return False
         witness = self._witness
         try:

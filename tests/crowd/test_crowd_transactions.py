@@ -93,6 +93,16 @@ def _statements(engine: sa.Engine) -> list[str]:
     return sent
 
 
+def _fail_after_inserting_project(engine: sa.Engine, name: str, error: type[BaseException]) -> None:
+    """Raise ``error`` once the INSERT of the project ``name`` has run on the driver."""
+
+    def fail(*args: Any) -> None:
+        if "INSERT INTO projects" in args[2] and name in str(args[3]):
+            raise error
+
+    sa.event.listen(engine, "after_cursor_execute", fail)
+
+
 def _savepoints(sent: list[str]) -> int:
     return len([s for s in sent if s.upper().startswith("SAVEPOINT")])
 
@@ -149,11 +159,7 @@ def test_a_refused_or_answered_one_write_call_leaves_the_unit_of_work_going(
 def test_a_call_that_fails_after_its_write_ran_never_commits_that_write(
     store: CrowdStore, world: World, crowd_url: str
 ) -> None:
-    def fail_after_the_insert(*args: Any) -> None:
-        if "INSERT INTO projects" in args[2] and "half" in str(args[3]):
-            raise Boom
-
-    sa.event.listen(store.engine, "after_cursor_execute", fail_after_the_insert)
+    _fail_after_inserting_project(store.engine, "half", Boom)
     before = snapshot(crowd_url)
     if store.engine.dialect.name != "sqlite":
         # The call's savepoint undoes its insert, and the unit of work goes on.
@@ -178,11 +184,7 @@ def test_a_call_that_fails_after_its_write_ran_never_commits_that_write(
 def test_an_interrupt_inside_a_write_comes_out_as_it_is_and_commits_nothing(
     store: CrowdStore, world: World, crowd_url: str
 ) -> None:
-    def interrupt(*args: Any) -> None:
-        if "INSERT INTO projects" in args[2] and "cut" in str(args[3]):
-            raise KeyboardInterrupt
-
-    sa.event.listen(store.engine, "after_cursor_execute", interrupt)
+    _fail_after_inserting_project(store.engine, "cut", KeyboardInterrupt)
     before = snapshot(crowd_url)
     lost = "failed after its write had run, or lost the transaction"
     for caught_up_in in ("a later call", "the end of the block"):
