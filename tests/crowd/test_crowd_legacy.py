@@ -89,6 +89,28 @@ def test_a_stored_row_taskdb_cannot_read_is_a_database_error(tmp_path: Path) -> 
     assert not isinstance(raised.value, InvalidEntry)
 
 
+@pytest.mark.parametrize("stored", [2, "maybe", 0.5])
+def test_a_stored_flag_that_is_not_0_or_1_is_a_database_error(
+    tmp_path: Path, stored: object
+) -> None:
+    # SQLAlchemy's own reading of a SQLite boolean is bool(value): 2 would come back True.
+    path = make_crowd_seed_file(tmp_path / "mephisto.db")
+    fill_crowd_seed_file(path)
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE units SET sandbox = ? WHERE unit_id = 1", (stored,))
+    connection.commit()
+    connection.close()
+
+    with CrowdStore(f"sqlite:///{path}") as store:
+        with pytest.raises(DatabaseError, match=r"units row unit_id=1 .*sandbox"):
+            store.units.get(1)
+        with pytest.raises(DatabaseError, match=r"units row unit_id=1 .*sandbox"):
+            store.units.find()
+        # The seed's own 0/1 flags still read as booleans.
+        run = store.task_runs.get(1)
+        assert (run.sandbox, run.is_completed) == (True, False)
+
+
 def test_a_seed_file_with_dangling_references_is_adopted_as_it_is(tmp_path: Path) -> None:
     path = make_crowd_seed_file(tmp_path / "mephisto.db")
     fill_crowd_seed_file(path)

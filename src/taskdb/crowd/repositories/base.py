@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field, Strict, TypeAdapter, ValidationError
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Executable,
     Integer,
     Select,
@@ -66,6 +68,35 @@ _FILTER_TYPES: dict[str, TypeAdapter[Any]] = {
     "int": TypeAdapter(Int),
     "text": TypeAdapter(Text),
 }
+
+
+def _as_stored(column: Column[Any]) -> ColumnElement[Any]:
+    """A column read as the driver gives it; the record validates what comes back.
+
+    ``creation_date`` stays SQLite's text (servers give a datetime), and flags come as
+    stored (SQLite's 0/1) rather than through SQLAlchemy's ``bool()``, which reads a
+    stored 2 as True: the record refuses anything but 0, 1 and the booleans.
+    """
+    if column.name == "creation_date":
+        return type_coerce(column, SaText).label(column.name)
+    if isinstance(column.type, Boolean):
+        return type_coerce(column, Integer).label(column.name)
+    return column
+
+
+def _checked_id(value: object) -> int:
+    # Most filters are ids given as ints: no validator call for those.
+    if type(value) is int and 0 <= value <= MAX_ID:
+        return value
+    return _ID.validator.validate_python(value)  # type: ignore[no-any-return]
+
+
+def _filter_check(
+    column: Column[Any], special: Mapping[str, TypeAdapter[Any]]
+) -> Callable[[object], object]:
+    """What validates a filter on ``column``: ``special`` by name, else by the column's kind."""
+    adapter = special.get(column.name) or _FILTER_TYPES[_filter_kind(column)]
+    return _checked_id if adapter is _ID else adapter.validator.validate_python
 
 
 def _filter_kind(column: Column[Any]) -> str:
@@ -132,11 +163,22 @@ class Repository(Generic[R]):
     filters: ClassVar[Mapping[str, TypeAdapter[Any]]] = {}
     # The name of the seed's finder for this table: count() and iterate() take its filters.
     finder: ClassVar[str] = "find"
+    # Set for each table's class: its column names (the records' field order), what
+    # validates a list of its rows into records, and each column's filter validator.
+    _names: ClassVar[tuple[str, ...]]
+    _read_records: ClassVar[Callable[[list[dict[str, Any]]], Any]]
+    _filter_checks: ClassVar[Mapping[str, Callable[[object], object]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "table" in cls.__dict__:
             ENTITIES[cls.table.name] = cls.entity
+            # What every read of the table looks up, settled once per class.
+            cls._names = tuple(cls.table.columns.keys())
+            cls._read_records = TypeAdapter(list[cls.record]).validator.validate_python  # type: ignore[name-defined]
+            cls._filter_checks = {
+                column.name: _filter_check(column, cls.filters) for column in cls.table.columns
+            }
 
     def __init__(self, runner: Runner, providers: ProviderRegistry) -> None:
         self._runner = runner
@@ -166,14 +208,7 @@ class Repository(Generic[R]):
 
     @classmethod
     def _selection(cls) -> Select[Any]:
-        # creation_date is read as stored: SQLite text stays text, servers give a datetime.
-        columns = [
-            type_coerce(column, SaText).label(column.name)
-            if column.name == "creation_date"
-            else column
-            for column in cls.table.columns
-        ]
-        return select(*columns).order_by(cls.key())
+        return select(*map(_as_stored, cls.table.columns)).order_by(cls.key())
 
     def _statement(self, shape: tuple[object, ...], build: Callable[[], T]) -> T:
         """The statement of this table and ``shape``, built once and reused."""
@@ -186,13 +221,20 @@ class Repository(Generic[R]):
 
     def _records(self, rows: Sequence[Sequence[Any]]) -> list[R]:
         # Rows come in column order, which is the records' field order (tested in tests/unit).
-        names = self._field_names()
-        validate = self.record.__pydantic_validator__.validate_python
+        names = self._names
+        if rows and len(rows[0]) != len(names):  # every row of one statement is as wide
+            raise DatabaseError(
+                f"{self.table.name}: a row of {len(rows[0])} values, not {len(names)}"
+            )
         try:
-            return [validate(dict(zip(names, row, strict=True))) for row in rows]
+            # One validator call for the whole list, its dicts built without a Python loop.
+            records: list[R] = type(self)._read_records(
+                list(map(dict, map(zip, repeat(names), rows)))
+            )
         except ValidationError as error:
             # A stored row that does not fit its record: the database's fault, not the caller's.
             raise self._unreadable(names, rows, error) from error
+        return records
 
     def _unreadable(
         self, names: tuple[str, ...], rows: Sequence[Sequence[Any]], error: ValidationError
@@ -211,10 +253,6 @@ class Repository(Generic[R]):
             f"{self.table.name} row {key}={found!r} holds values taskdb cannot read: "
             f"{explain(error)}"
         )
-
-    @classmethod
-    def _field_names(cls) -> tuple[str, ...]:
-        return cached((cls.table, "names"), lambda: tuple(cls.table.columns.keys()))
 
     def _validated(self, model: type[I], values: Mapping[str, Any]) -> I:
         """Validate a call's arguments with ``model``; they must name every one of its fields."""
@@ -282,14 +320,13 @@ class Repository(Generic[R]):
 
     def _filter_values(self, filters: Mapping[str, object]) -> dict[str, object]:
         """The filters that are not None, validated by their column's kind."""
+        checks = self._filter_checks
         wanted: dict[str, object] = {}
         for name, value in filters.items():
             if value is None:
                 continue
-            column = self.table.columns[name]
-            adapter = self.filters.get(name) or _FILTER_TYPES[_filter_kind(column)]
             try:
-                wanted[name] = adapter.validate_python(value)
+                wanted[name] = checks[name](value)
             except ValidationError as error:
                 raise refusal(
                     f"filter {name}: {explain(error)}",
