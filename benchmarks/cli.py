@@ -87,7 +87,7 @@ def _run(workloads: list[Workload], repeat: int, label: str) -> list[Result]:
     results = []
     for workload in workloads:
         result = measure(workload, repeat)
-        floor = "" if result.floor_us is None else f", Core {result.floor_us:,.1f} us"
+        floor = "" if result.floor_us is None else f", floor {result.floor_us:,.1f} us"
         print(
             f"  [{label}] {workload.name}: taskdb {result.taskdb_us:,.1f} us, "
             f"baseline {result.baseline_us:,.1f} us{floor}, x{result.ratio:.2f}",

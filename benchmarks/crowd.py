@@ -7,12 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 
 from benchmarks.backends import CoreFloor, Raw
 from benchmarks.dataset import PROVIDER, TASK_TYPE, UNITS_PER_RUN, Crowd
 from benchmarks.timing import Side, Workload
 from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
+from taskdb.crowd.records import RECORDS, Record
 
 UNIT_INSERT = (
     "INSERT INTO units (assignment_id, unit_index, pay_amount, provider_type, status, "
@@ -355,13 +357,25 @@ FINDER_STATUS = "launched"
 AGENT_STATUS = "completed"
 
 
+def _as_records(table: str) -> Callable[[list[Any]], list[Record]]:
+    """Rows of ``table`` made into its records: one validation of the whole list."""
+    names = tuple(CrowdBase.metadata.tables[table].columns.keys())
+    validate = TypeAdapter(list[RECORDS[table]]).validate_python  # type: ignore[valid-type]
+    # As the repositories build them: no Python loop of our own per row.
+    return lambda rows: validate(list(map(dict, map(zip, itertools.repeat(names), rows))))
+
+
 def finder_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload]:
-    """The indexed finders; answers keep the same size whatever the table size."""
+    """The indexed finders; answers keep the same size whatever the table size.
+
+    Their floor is the raw query with its rows made into the records taskdb returns.
+    """
     next_run = _cycle(range(1, crowd.task_runs + 1))
     next_worker = _cycle(range(1, crowd.workers + 1, max(1, crowd.workers // 97)))
     by_run = select("units", "task_run_id = ? AND status = ?")
     by_worker = select("units", "worker_id = ?")
     agents = select("agents", "worker_id = ? AND status = ?")
+    units, agent_records = _as_records("units"), _as_records("agents")
     return [
         Workload(
             "find units by task run and status (~167 rows)",
@@ -369,17 +383,20 @@ def finder_workloads(store: CrowdStore, raw: Raw, crowd: Crowd) -> list[Workload
             Side(lambda: store.units.find(task_run_id=next_run(), status=FINDER_STATUS)),
             Side(lambda: raw.query(by_run, (next_run(), FINDER_STATUS))),
             ops=10,
+            floor=Side(lambda: units(raw.query(by_run, (next_run(), FINDER_STATUS)))),
         ),
         Workload(
             "find units by worker (25 rows)",
             "finder",
             Side(lambda: store.units.find(worker_id=next_worker())),
             Side(lambda: raw.query(by_worker, (next_worker(),))),
+            floor=Side(lambda: units(raw.query(by_worker, (next_worker(),)))),
         ),
         Workload(
             "find agents by worker and status (5 rows)",
             "finder",
             Side(lambda: store.agents.find(worker_id=next_worker(), status=AGENT_STATUS)),
             Side(lambda: raw.query(agents, (next_worker(), AGENT_STATUS))),
+            floor=Side(lambda: agent_records(raw.query(agents, (next_worker(), AGENT_STATUS)))),
         ),
     ]
