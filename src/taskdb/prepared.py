@@ -47,9 +47,12 @@ class Prepared:
         self, driver: sqlite3.Connection, parameters: Mapping[str, Any]
     ) -> list[Sequence[Any]]:
         """Every row of the statement with ``parameters``, processed as Core would."""
-        # As Core: the statement's own values filled in, a missing one refused.
-        given = self._compiled.construct_params(parameters)
-        values = [given[name] for name in self._order]
+        try:
+            values = [parameters[name] for name in self._order]
+        except KeyError:
+            # As Core: the statement's own values filled in, a missing one refused.
+            given = self._compiled.construct_params(parameters)
+            values = [given[name] for name in self._order]
         for position, process in self._binds:
             values[position] = process(values[position])
         try:

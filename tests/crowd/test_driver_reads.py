@@ -287,6 +287,9 @@ def test_a_prepared_statement_binds_values_as_core_does_and_processes_rows() -> 
         assert [tuple(row) for row in rows] == [(2, False)]
         assert type(rows[0][1]) is bool
         assert [tuple(row) for row in prepared.rows(driver, {"b": True, "n": 5})] == [(1, True)]
+        # Every value given: the given one wins over the statement's own, as in Core.
+        given = {"floor": 1, "b": False, "n": 5}
+        assert [tuple(row) for row in prepared.rows(driver, given)] == [(2, False)]
         with pytest.raises(sa.exc.SQLAlchemyError, match="A value is required"):
             prepared.rows(driver, {"b": True})
         gone = prepare(sa.select(sa.table("gone", sa.column("x"))), engine)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field, Strict, TypeAdapter, ValidationError
@@ -114,6 +115,9 @@ def _filter_kind(column: Column[Any]) -> str:
 _MAX_ROWS = 2**63 - 1  # what a LIMIT bound as BIGINT can say on every engine
 _LIMIT = TypeAdapter(Annotated[int, Strict(), Field(ge=0, le=_MAX_ROWS)])
 _BATCH = TypeAdapter(Annotated[int, Strict(), Field(gt=0, le=_MAX_ROWS)])
+
+
+_NO_PAGE: Mapping[str, int] = MappingProxyType({})
 
 
 def _page(limit: object, after: object) -> dict[str, int]:
@@ -300,11 +304,11 @@ class Repository(Generic[R]):
         """Rows matching every filter that is not None, in id order, optionally one page."""
         wanted = self._filter_values(filters)
         names = tuple(wanted)
-        paged = _page(limit, after)
+        paged = _page(limit, after) if limit is not None or after is not None else _NO_PAGE
         statement = self._statement(
             ("find", *names, *paged), lambda: self._paged(self._selection(), names, paged)
         )
-        return self._records(self._runner.rows(statement, {**wanted, **paged}))
+        return self._records(self._runner.rows(statement, {**wanted, **paged} if paged else wanted))
 
     def _paged(
         self, selection: Select[Any], names: tuple[str, ...], paged: Mapping[str, int]
