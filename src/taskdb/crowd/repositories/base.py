@@ -227,8 +227,9 @@ class Repository(Generic[R]):
         # Rows come in column order, which is the records' field order (tested in tests/unit).
         names = self._names
         if rows and len(rows[0]) != len(names):  # every row of one statement is as wide
+            width = len(rows[0])
             raise DatabaseError(
-                f"{self.table.name}: a row of {len(rows[0])} values, not {len(names)}"
+                f"{self.table.name}: rows of {width} values for records of {len(names)} fields"
             )
         try:
             # One validator call for the whole list, its dicts built without a Python loop.
