@@ -236,6 +236,25 @@ def test_from_row_returns_what_the_seed_returns() -> None:
     assert json.loads(to_row(info, "u")["metadata_json"]) == {}
 
 
+def test_from_row_sets_every_field_of_the_record() -> None:
+    # No field left at the blank record's None, whatever fields TaskInfo has.
+    given = TaskInfo(
+        task_id="t",
+        backend="sim",
+        status="success",
+        result={"counts": {"00": 3}},
+        shots=7,
+        submit_time="s",
+        update_time="u",
+        metadata={"circuit": "c"},
+    )
+    assert all(value is not None for value in given.model_dump().values())
+    info = from_row(to_row(given, "u"))
+    assert info == given
+    assert info.model_fields_set == set(TaskInfo.model_fields)
+    assert info.metadata is not from_row(to_row(given, "u")).metadata  # nothing shared
+
+
 def test_seed_constants_that_still_mean_something() -> None:
     assert quantum.APPLICATION_ID == 0x554E4943
     assert quantum.CURRENT_SCHEMA_VERSION == 1
