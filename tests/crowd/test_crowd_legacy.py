@@ -89,7 +89,7 @@ def test_a_stored_row_taskdb_cannot_read_is_a_database_error(tmp_path: Path) -> 
     assert not isinstance(raised.value, InvalidEntry)
 
 
-@pytest.mark.parametrize("stored", [2, "maybe", 0.5])
+@pytest.mark.parametrize("stored", [2, "maybe", 0.5, "no", "yes"])
 def test_a_stored_flag_that_is_not_0_or_1_is_a_database_error(
     tmp_path: Path, stored: object
 ) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import pytest
+from pydantic import BeforeValidator
 
 from taskdb.crowd import (
     AGENT_STATUSES,
@@ -22,7 +23,8 @@ from taskdb.crowd import (
 )
 from taskdb.crowd.fields import creation_text
 from taskdb.crowd.models import CrowdBase, Unit
-from taskdb.crowd.records import RECORDS
+from taskdb.crowd.records import RECORDS, UnitRecord
+from taskdb.crowd.repositories.units import UnitRepository
 from taskdb.errors import DatabaseBehind, InvalidEntry
 from taskdb.spec import CROWD
 from tests.support.crowd_world import build_world, snapshot
@@ -187,3 +189,25 @@ def test_a_fresh_database_opens_on_sqlite_and_is_refused_on_a_server(target: Any
         return
     with CrowdStore(url) as store:
         assert store.projects.find() == []
+
+
+def test_a_repository_subclass_reads_with_its_own_record_and_filters(store: CrowdStore) -> None:
+    # The per-class read settings follow a subclass that changes record or filters only.
+    class TaggedUnit(UnitRecord):
+        pass
+
+    def launched_only(value: object) -> object:
+        if value != "launched":
+            raise ValueError("only launched units here")
+        return value
+
+    class Narrow(UnitRepository):
+        record = TaggedUnit
+        filters = {"status": pydantic.TypeAdapter(Annotated[str, BeforeValidator(launched_only)])}
+
+    world = build_world(store)
+    narrow = Narrow(store.units._runner, store.units._providers)
+    assert type(narrow.get(world.unit)) is TaggedUnit
+    with pytest.raises(InvalidEntry, match="only launched units here"):
+        narrow.find(status="created")
+    assert type(store.units.get(world.unit)) is UnitRecord  # the parent is unchanged

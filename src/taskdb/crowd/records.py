@@ -2,15 +2,16 @@
 
 A record's fields are its table's columns, by name and in order (tested in
 tests/unit); values are what the store reads back, ``creation_date`` as the
-seed's UTC text. ``status`` is a ``UnitStatus`` / ``AgentStatus`` member; a status
-written by other code that is not one reads back as the plain string stored.
+seed's UTC text, flags as booleans (from True/False or 0/1 only: a stored 2 or
+'no' does not fit). ``status`` is a ``UnitStatus`` / ``AgentStatus`` member; a
+status written by other code that is not one reads back as the plain string stored.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from taskdb.crowd.fields import CreationDate, StoredAgentStatus, StoredUnitStatus
+from taskdb.crowd.fields import CreationDate, Flag, StoredAgentStatus, StoredUnitStatus
 
 
 class Record(BaseModel):
@@ -44,10 +45,10 @@ class TaskRunRecord(Record):
     task_id: int
     requester_id: int
     init_params: str
-    is_completed: bool
+    is_completed: Flag
     provider_type: str
     task_type: str
-    sandbox: bool
+    sandbox: Flag
     creation_date: CreationDate
 
 
@@ -58,7 +59,7 @@ class AssignmentRecord(Record):
     requester_id: int
     task_type: str
     provider_type: str
-    sandbox: bool
+    sandbox: Flag
     creation_date: CreationDate
 
 
@@ -74,7 +75,7 @@ class UnitRecord(Record):
     task_type: str
     task_id: int
     task_run_id: int
-    sandbox: bool
+    sandbox: Flag
     requester_id: int
     creation_date: CreationDate
 

@@ -177,6 +177,7 @@ class Repository(Generic[R]):
         super().__init_subclass__(**kwargs)
         if "table" in cls.__dict__:
             ENTITIES[cls.table.name] = cls.entity
+        if {"table", "record", "filters"} & cls.__dict__.keys() and hasattr(cls, "table"):
             # What every read of the table looks up, settled once per class.
             cls._names = tuple(cls.table.columns.keys())
             cls._read_records = TypeAdapter(list[cls.record]).validator.validate_python  # type: ignore[name-defined]
