@@ -86,7 +86,7 @@ def _as_stored(column: Column[Any]) -> ColumnElement[Any]:
 
 
 def _checked_id(value: object) -> int:
-    # Most filters are ids given as ints: no validator call for those.
+    # Most ids come as ints: no validator call for those (every get and id filter).
     if type(value) is int and 0 <= value <= MAX_ID:
         return value
     return _ID.validator.validate_python(value)  # type: ignore[no-any-return]
@@ -114,14 +114,14 @@ def _filter_kind(column: Column[Any]) -> str:
 
 _MAX_ROWS = 2**63 - 1  # what a LIMIT bound as BIGINT can say on every engine
 _LIMIT = TypeAdapter(Annotated[int, Strict(), Field(ge=0, le=_MAX_ROWS)])
+_NO_PAGE: Mapping[str, int] = MappingProxyType({})
 _BATCH = TypeAdapter(Annotated[int, Strict(), Field(gt=0, le=_MAX_ROWS)])
 
 
-_NO_PAGE: Mapping[str, int] = MappingProxyType({})
-
-
-def _page(limit: object, after: object) -> dict[str, int]:
+def _page(limit: object, after: object) -> Mapping[str, int]:
     """The bound values of a page: ``_limit`` rows at most, ids above ``_after``."""
+    if limit is None and after is None:
+        return _NO_PAGE
     paged: dict[str, int] = {}
     if after is not None:
         paged["_after"] = parse_id(after, "after")
@@ -142,19 +142,21 @@ def parse(adapter: TypeAdapter[T], value: object, name: str) -> T:
 
     InvalidType (also a TypeError) when its type is one the argument does not take.
     """
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as error:
-        raise refusal(
-            f"{name}: {explain(error)}", error, columns=(name,), values={name: value}
-        ) from error
+    return _parsed(adapter.validate_python, value, name)
 
 
 def parse_id(value: object, name: str) -> int:
     """An id from an int or a string of digits, or InvalidEntry (InvalidType) naming it."""
-    if type(value) is int and 0 <= value <= MAX_ID:
-        return value  # the common case, without a validator call on every read
-    return parse(_ID, value, name)
+    return _parsed(_checked_id, value, name)
+
+
+def _parsed(validate: Callable[[object], T], value: object, name: str) -> T:
+    try:
+        return validate(value)
+    except ValidationError as error:
+        raise refusal(
+            f"{name}: {explain(error)}", error, columns=(name,), values={name: value}
+        ) from error
 
 
 class Repository(Generic[R]):
@@ -227,11 +229,6 @@ class Repository(Generic[R]):
     def _records(self, rows: Sequence[Sequence[Any]]) -> list[R]:
         # Rows come in column order, which is the records' field order (tested in tests/unit).
         names = self._names
-        if rows and len(rows[0]) != len(names):  # every row of one statement is as wide
-            width = len(rows[0])
-            raise DatabaseError(
-                f"{self.table.name}: rows of {width} values for records of {len(names)} fields"
-            )
         try:
             # One validator call for the whole list, its dicts built without a Python loop.
             records: list[R] = type(self)._read_records(
@@ -306,7 +303,7 @@ class Repository(Generic[R]):
         """Rows matching every filter that is not None, in id order, optionally one page."""
         wanted = self._filter_values(filters)
         names = tuple(wanted)
-        paged = _page(limit, after) if limit is not None or after is not None else _NO_PAGE
+        paged = _page(limit, after)
         statement = self._statement(
             ("find", *names, *paged), lambda: self._paged(self._selection(), names, paged)
         )
