@@ -24,11 +24,12 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from taskdb.backends import StatementWitness, backend_for
 from taskdb.engine import holds_reads, single_statement_reader
 from taskdb.errors import EntryError, InvalidEntry
-from taskdb.prepared import Prepared, prepare
+from taskdb.prepared import DriverWrites, Prepared, Written, driver_writes, prepare, unwatched
 
 Rows = Sequence[Sequence[Any]]
 
@@ -47,6 +48,12 @@ class Runner(Protocol):
 
     def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
         """Every row of one SELECT, as tuples in its column order."""
+        ...
+
+    def execute(
+        self, connection: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> Written:
+        """One write of one row on a connection :meth:`writing` handed out."""
         ...
 
     def session(self) -> AbstractContextManager[Session]: ...
@@ -194,18 +201,7 @@ class _Lease:
     def unwatched(self) -> bool:
         """Nothing expects to see this read's statement run through SQLAlchemy."""
         held = self._held
-        if not held.plain:
-            return False
-        # The connection's events join its engine's and those of every Connection/Engine.
-        events, driver_events = held.connection.dispatch, held.connection.dialect.dispatch
-        return not (
-            events.before_execute
-            or events.before_cursor_execute
-            or events.after_cursor_execute
-            or events.after_execute
-            or driver_events.do_execute
-            or driver_events.handle_error
-        )
+        return held.plain and unwatched(held.connection)
 
     def __enter__(self) -> Connection:
         return self._held.connection
@@ -229,6 +225,7 @@ class AutocommitRunner:
         # Readers take no write lock on SQLite, so they never wait for a writer.
         self._reader = single_statement_reader(engine)
         self._held = HeldReaders(engine) if hold_reads else None
+        self.writes = driver_writes(engine)
         self._units_of_work = threading.local()
 
     def close(self) -> None:
@@ -251,6 +248,16 @@ class AutocommitRunner:
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
         return self._engine.begin()
+
+    def execute(
+        self, connection: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> Written:
+        writes = self.writes
+        if writes is None:
+            return connection.execute(statement, parameters)
+        return writes.execute(
+            connection, statement, parameters, unwatched=writes.unwatched(connection)
+        )
 
     def reading(self) -> AbstractContextManager[Connection]:
         if self._held is not None:
@@ -371,9 +378,17 @@ class TransactionRunner:
     transaction (two statements fewer per write); the first failed call dooms it.
     """
 
-    def __init__(self, connection: Connection, *, savepoints: bool = True) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        savepoints: bool = True,
+        writes: DriverWrites | None = None,
+    ) -> None:
         self.connection = connection
         self._savepoints = savepoints
+        self._writes = writes
+        self._unwatched: bool | None = None
         self._witness = backend_for(connection).statement_witness(connection)
         self.doom: _Doom | None = None
 
@@ -399,6 +414,17 @@ class TransactionRunner:
             return _Witnessed(self, self._witness)
         # A savepoint undoes a failed call alone, and keeps a PostgreSQL transaction usable.
         return self._in_savepoint()
+
+    def execute(
+        self, connection: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> Written:
+        writes = self._writes
+        if writes is None:
+            return connection.execute(statement, parameters)
+        if self._unwatched is None:
+            # Judged once a block, as SQLAlchemy fixes a connection's logging when it makes it.
+            self._unwatched = writes.unwatched(connection)
+        return writes.execute(connection, statement, parameters, unwatched=self._unwatched)
 
     def reading(self) -> AbstractContextManager[Connection]:
         return _Doomable(self) if not self._savepoints else nullcontext(self.usable())

@@ -185,7 +185,9 @@ class CrowdStore(CrowdRepositories):
             translated("running a crowd unit of work"),
             self.engine.connect() as connection,
         ):
-            runner = TransactionRunner(connection, savepoints=savepoints)
+            runner = TransactionRunner(
+                connection, savepoints=savepoints, writes=self._autocommit.writes
+            )
             with connection.begin() as transaction:
                 yield CrowdRepositories(runner, self.providers)
                 failure = runner.failure

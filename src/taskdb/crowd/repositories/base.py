@@ -18,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
-    Executable,
     Integer,
     Select,
     Table,
@@ -32,6 +31,7 @@ from sqlalchemy import Text as SaText
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import UpdateBase
 
 from taskdb.backends import backend_for
 from taskdb.connections import Runner
@@ -49,6 +49,7 @@ from taskdb.errors import (
     operation,
     refusal,
 )
+from taskdb.prepared import Written
 from taskdb.statements import cached
 
 T = TypeVar("T")
@@ -425,31 +426,53 @@ class Repository(Generic[R]):
     def _write(
         self,
         connection: Connection,
-        statement: Executable,
-        parameters: Mapping[str, Any] | list[dict[str, Any]],
+        statement: UpdateBase,
+        parameters: Mapping[str, Any],
         rows: list[Mapping[str, Any]] | None = None,
         table: Table | None = None,
-    ) -> CursorResult[Any]:
-        """Execute a write of ``rows`` (by default the parameters) to ``table`` (by default ours).
+    ) -> Written:
+        """Execute a write of one row (``rows``, by default the parameters) to ``table``.
 
-        A constraint it breaks is described for the error: table, constraint, columns,
-        values, and the missing entry of a dangling reference.
+        A constraint it breaks is described for the error: table (by default ours),
+        constraint, columns, values, and the missing entry of a dangling reference.
         """
         try:
-            return connection.execute(statement, parameters)
+            return self._runner.execute(connection, statement, parameters)
         except sa_exc.DBAPIError as error:
-            if rows is None:
-                rows = list(parameters) if isinstance(parameters, list) else [parameters]
-            detail = describe(connection, error, self.table if table is None else table, rows)
-            if detail is not None:
-                annotate(error, detail)
+            self._describe(connection, error, [parameters] if rows is None else rows, table)
             raise
+
+    def _write_many(
+        self, connection: Connection, statement: UpdateBase, rows: list[dict[str, Any]]
+    ) -> CursorResult[Any]:
+        """Execute a write of several rows to our table, described as :meth:`_write` does."""
+        try:
+            return connection.execute(statement, rows)
+        except sa_exc.DBAPIError as error:
+            self._describe(connection, error, rows, None)
+            raise
+
+    def _describe(
+        self,
+        connection: Connection,
+        error: sa_exc.DBAPIError,
+        rows: Sequence[Mapping[str, Any]],
+        table: Table | None,
+    ) -> None:
+        detail = describe(connection, error, self.table if table is None else table, rows)
+        if detail is not None:
+            annotate(error, detail)
 
     def _insert(self, connection: Connection, values: Mapping[str, Any]) -> int:
         statement = self._statement(("insert",), lambda: insert(self.table))
-        key = self._write(connection, statement, dict(values)).inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        written = self._write(connection, statement, values)
+        if isinstance(written, CursorResult):
+            key = written.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+        # The driver's cursor: SQLite's rowid, which is the integer primary key.
+        assert written.lastrowid is not None
+        return written.lastrowid
 
     def _create_many(
         self,
@@ -475,14 +498,15 @@ class Repository(Generic[R]):
             )
             ids: list[int] = []
             for start in range(0, len(rows), BULK_CHUNK):
-                result = self._write(connection, statement, rows[start : start + BULK_CHUNK])
+                result = self._write_many(connection, statement, rows[start : start + BULK_CHUNK])
                 ids.extend(int(value) for value in result.scalars())
             return ids
 
     def _insert_many_counted(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
         # One executemany: SQLite cannot order RETURNING rows, so SQLAlchemy would send one
         # INSERT per row. Under the write lock AUTOINCREMENT hands out consecutive ids.
-        self._write(connection, self._statement(("insert",), lambda: insert(self.table)), rows)
+        statement = self._statement(("insert",), lambda: insert(self.table))
+        self._write_many(connection, statement, rows)
         last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
