@@ -15,6 +15,7 @@ from taskdb.crowd import CrowdStore
 from taskdb.crowd.models import CrowdBase
 from taskdb.errors import EntryAlreadyExists, EntryDoesNotExist, InvalidEntry, TaskdbError
 from taskdb.prepared import Prepared, prepare
+from taskdb.quantum import TaskInfo, TaskStore
 from tests.support.crowd_world import build_world, snapshot
 
 
@@ -217,3 +218,28 @@ def test_prepare_leaves_writes_to_core_where_core_does_more() -> None:
         assert insert.run(driver, {"a": 1, "b": 2, "c": True}).lastrowid == 1
         assert update.run(driver, {"set_c": False}).rowcount == 1
         assert connection.execute(sa.select(table)).all() == [(1, 1, 2, False)]
+
+
+def _quantum_work(tasks: TaskStore) -> list[object]:
+    times = {"submit_time": "2026-12-01T10:00:00", "update_time": "2026-12-01T11:00:00"}
+    tasks.save(TaskInfo("t1", "ibm", "running", shots=100, metadata={"k": [1]}, **times))
+    tasks.save(TaskInfo("t2", "ibm", "running", **times))
+    # An update of every column but the key and the first submit_time.
+    tasks.save(TaskInfo("t1", "ibm", "done", shots=200, submit_time="x", update_time="y"))
+    deleted = [tasks.delete("t2"), tasks.delete("t2")]
+    # update_time is the store's clock at each save.
+    return [*deleted, [task.model_dump(exclude={"update_time"}) for task in tasks.list()]]
+
+
+def test_quantum_writes_on_the_driver_write_what_core_writes(
+    tmp_path: Path, driver_writes: list[str]
+) -> None:
+    with TaskStore(url=_url(tmp_path, "driver.sqlite")) as tasks:
+        on_the_driver = _quantum_work(tasks)
+    assert len(driver_writes) == 5
+    driver_writes.clear()
+    with TaskStore(url=_url(tmp_path, "core.sqlite")) as tasks:
+        sa.event.listen(tasks.engine, "before_cursor_execute", lambda *a: None)
+        assert _quantum_work(tasks) == on_the_driver
+    assert driver_writes == []
+    assert on_the_driver[:2] == [True, False]

@@ -48,7 +48,7 @@ class TaskInfoRepository:
     def save(self, row: dict[str, Any]) -> None:
         """Insert the row, or update all but its key and first ``submit_time``: one upsert."""
         with self._runner.writing() as connection:
-            connection.execute(self._upsert(), row)
+            self._runner.execute(connection, self._upsert(), row)
 
     @operation("reading a {entity}")
     def get(self, task_id: str | int) -> TaskInfo | None:
@@ -100,8 +100,12 @@ class TaskInfoRepository:
     @operation("deleting a {entity}")
     def delete(self, task_id: str | int) -> bool:
         wanted = check_task_id(task_id)
+        statement = cached(
+            (TASKS, "delete"),
+            lambda: TASKS.delete().where(TASKS.c.task_id == sa.bindparam("task_id")),
+        )
         with self._runner.writing() as connection:
-            result = connection.execute(TASKS.delete().where(TASKS.c.task_id == wanted))
+            result = self._runner.execute(connection, statement, {"task_id": wanted})
         return result.rowcount > 0
 
     @operation("clearing {entity}s")
@@ -116,7 +120,7 @@ class TaskInfoRepository:
         with self._runner.writing() as connection:
             connection.execute(TASKS.delete())
 
-    def _upsert(self) -> sa.Executable:
+    def _upsert(self) -> sa.Insert:
         changed = [column.name for column in _COLUMNS if column.name not in _KEPT_ON_UPDATE]
         return cached(
             (TASKS, "upsert", self._backend.family),

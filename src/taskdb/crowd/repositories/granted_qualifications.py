@@ -138,7 +138,7 @@ class GrantedQualificationRepository(Repository[GrantedQualificationRecord]):
         )
         with self._runner.writing(one_write=True) as connection:
             parameters = wanted.model_dump()
-            return bool(connection.execute(statement, parameters).rowcount)
+            return bool(self._runner.execute(connection, statement, parameters).rowcount)
 
 
 def _grant_statement(table: Table, backend: Backend) -> Insert:
