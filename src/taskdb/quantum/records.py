@@ -288,21 +288,53 @@ def from_row(row: Mapping[Any, Any]) -> TaskInfo:
     A value of the wrong type (SQLite keeps what other programs wrote: ``shots`` as
     text, a number as ``backend``) is ``DatabaseError`` naming the row, not a record.
     """
-    task_id = row["task_id"]
-    wrong = [name for name in _TEXT_COLUMNS if type(row[name]) is not str]
-    shots = row["shots"]
+    return from_stored(*(row[name] for name in STORED_ORDER))
+
+
+# The columns from_stored takes, in its order; a read selects them in this order.
+STORED_ORDER = (
+    "task_id",
+    "backend",
+    "status",
+    "shots",
+    "submit_time",
+    "update_time",
+    "result_json",
+    "metadata_json",
+)
+
+
+def from_stored(
+    task_id: Any,
+    backend: Any,
+    status: Any,
+    shots: Any,
+    submit_time: Any,
+    update_time: Any,
+    result_json: Any,
+    metadata_json: Any,
+) -> TaskInfo:
+    """:func:`from_row` of the values a read selected in ``STORED_ORDER``: no dict between."""
     if type(shots) is float and shots.is_integer():
         shots = int(shots)  # the seed stored a float it was given; SQLite kept it REAL
-    if type(shots) is not int:
-        wrong.append("shots")
-    if wrong:
-        found = ", ".join(f"{name}={row[name]!r}" for name in wrong)
+    if (
+        type(task_id) is not str
+        or type(backend) is not str
+        or type(status) is not str
+        or type(submit_time) is not str
+        or type(update_time) is not str
+        or type(shots) is not int
+    ):
+        checked = (task_id, backend, status, shots, submit_time, update_time)
+        given = zip(STORED_ORDER[: len(checked)], checked, strict=True)
+        found = ", ".join(
+            f"{name}={value!r}" for name, value in given if type(value) is not _TYPES[name]
+        )
         raise DatabaseError(f"task {task_id!r} holds values taskdb cannot read: {found}")
     try:
-        result = json.loads(row["result_json"]) if row["result_json"] else None
-        stored = row["metadata_json"]
+        result = json.loads(result_json) if result_json else None
         # Most tasks carry no metadata: the default '{}' needs no parser.
-        metadata = json.loads(stored) if stored and stored != "{}" else {}
+        metadata = json.loads(metadata_json) if metadata_json and metadata_json != "{}" else {}
     except (TypeError, ValueError) as error:
         raise DatabaseError(f"task {task_id!r} holds JSON that cannot be read: {error}") from error
     # Stored rows were checked on the way in (or written by the seed): types checked
@@ -311,17 +343,20 @@ def from_row(row: Mapping[Any, Any]) -> TaskInfo:
     return _BLANK.model_copy(
         update={
             "task_id": task_id,
-            "backend": row["backend"],
-            "status": row["status"],
+            "backend": backend,
+            "status": status,
             "result": result,
             "shots": shots,
-            "submit_time": row["submit_time"],
-            "update_time": row["update_time"],
+            "submit_time": submit_time,
+            "update_time": update_time,
             "metadata": metadata,
         }
     )
 
 
-_TEXT_COLUMNS = ("task_id", "backend", "status", "submit_time", "update_time")
+_TYPES: dict[str, type] = {
+    **dict.fromkeys(("task_id", "backend", "status", "submit_time", "update_time"), str),
+    "shots": int,
+}
 # Every field None: from_row replaces each one (tests/quantum/test_quantum_records.py).
 _BLANK = TaskInfo.model_construct(**cast(dict[str, Any], dict.fromkeys(TaskInfo.model_fields)))

@@ -17,20 +17,21 @@ from taskdb.connections import Runner
 from taskdb.errors import operation
 from taskdb.quantum.models import QuantumBase
 from taskdb.quantum.records import (
+    STORED_ORDER,
     TaskInfo,
     check_key,
     check_limit,
     check_offset,
     check_task_id,
-    from_row,
+    from_stored,
     normalize_status,
     normalize_statuses,
 )
 from taskdb.statements import cached
 
 TASKS: sa.Table = QuantumBase.metadata.tables["tasks"]
-_COLUMNS = tuple(TASKS.c)
-_NAMES = tuple(column.name for column in _COLUMNS)
+# Selected in the order from_stored takes them.
+_COLUMNS = tuple(TASKS.c[name] for name in STORED_ORDER)
 # Kept as the first save set it, as the seed's ON CONFLICT clause does.
 _KEPT_ON_UPDATE = frozenset({"task_id", "submit_time"})
 
@@ -58,7 +59,7 @@ class TaskInfoRepository:
             lambda: sa.select(*_COLUMNS).where(TASKS.c.task_id == sa.bindparam("task_id")),
         )
         rows = self._runner.rows(statement, {"task_id": wanted})
-        return from_row(dict(zip(_NAMES, rows[0], strict=True))) if rows else None
+        return from_stored(*rows[0]) if rows else None
 
     @operation("listing {entity}s")
     def list(
@@ -84,7 +85,7 @@ class TaskInfoRepository:
         if checked_offset is not None:
             values["offset"] = checked_offset
         rows = self._runner.rows(statement, values)
-        return [from_row(dict(zip(_NAMES, row, strict=True))) for row in rows]
+        return [from_stored(*row) for row in rows]
 
     @operation("counting {entity}s")
     def count(self, status: object = None, backend: object = None) -> int:
