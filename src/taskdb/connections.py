@@ -256,7 +256,7 @@ class AutocommitRunner:
         if writes is None:
             return connection.execute(statement, parameters)
         return writes.execute(
-            connection, statement, parameters, unwatched=writes.unwatched(connection)
+            connection, statement, parameters, skip_core=writes.may_skip_core(connection)
         )
 
     def reading(self) -> AbstractContextManager[Connection]:
@@ -388,7 +388,7 @@ class TransactionRunner:
         self.connection = connection
         self._savepoints = savepoints
         self._writes = writes
-        self._unwatched: bool | None = None
+        self._skip_core: bool | None = None
         self._witness = backend_for(connection).statement_witness(connection)
         self.doom: _Doom | None = None
 
@@ -421,10 +421,10 @@ class TransactionRunner:
         writes = self._writes
         if writes is None:
             return connection.execute(statement, parameters)
-        if self._unwatched is None:
+        if self._skip_core is None:
             # Judged once a block, as SQLAlchemy fixes a connection's logging when it makes it.
-            self._unwatched = writes.unwatched(connection)
-        return writes.execute(connection, statement, parameters, unwatched=self._unwatched)
+            self._skip_core = writes.may_skip_core(connection)
+        return writes.execute(connection, statement, parameters, skip_core=self._skip_core)
 
     def reading(self) -> AbstractContextManager[Connection]:
         return _Doomable(self) if not self._savepoints else nullcontext(self.usable())

@@ -165,7 +165,7 @@ class DriverWrites:
         self._engine = engine
         self._prepared: dict[tuple[UpdateBase, tuple[str, ...]], Prepared | None] = {}
 
-    def unwatched(self, connection: Connection) -> bool:
+    def may_skip_core(self, connection: Connection) -> bool:
         """Whether nothing would see a write on ``connection`` skip Core."""
         return not (
             connection.get_execution_options()
@@ -179,13 +179,13 @@ class DriverWrites:
         statement: UpdateBase,
         parameters: Mapping[str, Any],
         *,
-        unwatched: bool,
+        skip_core: bool,
     ) -> Written:
         """``statement`` with one row of ``parameters``: the driver's cursor, or Core's result.
 
-        ``unwatched``: what :meth:`unwatched` said of ``connection``.
+        ``skip_core``: what :meth:`may_skip_core` said of ``connection``.
         """
-        prepared = self._prepare(statement, tuple(sorted(parameters))) if unwatched else None
+        prepared = self._prepare(statement, tuple(sorted(parameters))) if skip_core else None
         if prepared is None:
             return connection.execute(statement, parameters)
         # Asked each time: a closed connection raises here as Core's execute would.
