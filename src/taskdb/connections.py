@@ -10,6 +10,9 @@ On SQLite the store's reads run on a connection each thread holds between calls
 (:class:`HeldReaders`), as the seeds held theirs: no pool checkout, no transaction
 bookkeeping per read. The connection runs without a transaction (each SELECT is its own
 snapshot), so every read sees every commit made before it, in any thread or process.
+Writes and units of work hold a second connection per thread (:class:`HeldWriters`),
+on which each begins and ends its own transaction: no checkout per write, and nothing
+held between them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -82,12 +85,97 @@ class _Held:
         self.retired = False  # closed by its owner once its read ends
 
 
-class HeldReaders:
-    """One read connection per thread, kept between calls until :meth:`close`.
+class HeldConnections:
+    """One connection per thread with ``options``, kept between calls until :meth:`close`.
 
     A finished thread's connection goes back to the pool when another thread first
     holds one, or on :meth:`close`. A connection in use when :meth:`close` runs is
-    closed by its own thread as its read ends, never under it.
+    closed by its own thread as its call ends, never under it.
+    """
+
+    def __init__(self, engine: Engine, options: Mapping[str, Any]) -> None:
+        self._engine = engine
+        self._options = dict(options)
+        self._mine = threading.local()
+        self._lock = threading.Lock()
+        self._held: dict[int, _Held] = {}
+
+    def connection(self) -> _Lease:
+        return _Lease(self, self._acquire())
+
+    def _idle(self) -> bool:
+        """Whether this thread's held connection, if any, is free for another call."""
+        held: _Held | None = getattr(self._mine, "held", None)
+        return held is None or not held.busy
+
+    def _acquire(self) -> _Held:
+        held: _Held | None = getattr(self._mine, "held", None)
+        if held is not None:
+            with self._lock:
+                if held.retired:  # close() ran since this thread's last call
+                    held = None
+                else:
+                    held.busy = True
+        if held is None or held.connection.closed or held.connection.invalidated:
+            held = self._hold()
+        return held
+
+    def _hold(self) -> _Held:
+        with self._lock:
+            finished = [i for i, held in self._held.items() if not held.thread.is_alive()]
+            gone = [self._held.pop(ident) for ident in finished]
+            stale = self._held.pop(threading.get_ident(), None)
+        # The connections of finished threads go back first: a bounded pool may need them.
+        for held in [*gone, *([stale] if stale is not None else [])]:
+            held.connection.close()
+        # The options set on the connection, not through an options engine: one level
+        # fewer of joined event dispatch for unwatched() to walk on every call (0.7 -> 0.4
+        # µs an event name).
+        connection = self._engine.connect()
+        if self._options:
+            connection = connection.execution_options(**self._options)
+        # Judged once, as SQLAlchemy fixes a connection's logging when it makes it.
+        plain = not connection.engine.logger.isEnabledFor(logging.INFO) and (
+            connection.get_execution_options().keys() <= self._options.keys()
+        )
+        held = _Held(connection, threading.current_thread(), plain=plain)
+        held.busy = True
+        with self._lock:
+            self._held[threading.get_ident()] = held
+        self._mine.held = held
+        return held
+
+    def done(self, held: _Held, *, failed: bool) -> None:
+        """A call on ``held`` ended; a failed or retired connection is closed now."""
+        with self._lock:
+            held.busy = False
+            closing = failed or held.retired
+            if closing and self._held.get(threading.get_ident()) is held:
+                del self._held[threading.get_ident()]
+        if closing:
+            held.retired = True
+            if failed:
+                # A failed call may leave the connection in any state: the next starts afresh.
+                held.connection.invalidate()
+            held.connection.close()
+
+    def close(self) -> None:
+        """Return every idle thread's connection to the pool; busy ones follow as they end."""
+        with self._lock:
+            entries = list(self._held.values())
+            self._held.clear()
+            for held in entries:
+                held.retired = True
+            idle = [held for held in entries if not held.busy]
+        for held in idle:
+            held.connection.close()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+class HeldReaders(HeldConnections):
+    """Each thread's read connection: no transaction, so each SELECT sees every commit.
 
     :meth:`rows` runs a statement on the driver itself (taskdb.prepared) unless
     something watches the statements: execute or error listeners (on the engine, or
@@ -97,11 +185,7 @@ class HeldReaders:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._read_options = backend_for(engine).read_options()
-        self._mine = threading.local()
-        self._lock = threading.Lock()
-        self._held: dict[int, _Held] = {}
+        super().__init__(engine, backend_for(engine).read_options())
         self._prepared: dict[Select[Any], Prepared | None] = {}
 
     def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
@@ -121,68 +205,81 @@ class HeldReaders:
             prepared = self._prepared[statement] = prepare(statement, self._engine)
             return prepared
 
-    def connection(self) -> _Lease:
-        held: _Held | None = getattr(self._mine, "held", None)
-        if held is not None:
-            with self._lock:
-                if held.retired:  # close() ran since this thread's last read
-                    held = None
-                else:
-                    held.busy = True
-        if held is None or held.connection.closed or held.connection.invalidated:
-            held = self._hold()
-        return _Lease(self, held)
 
-    def _hold(self) -> _Held:
-        with self._lock:
-            finished = [i for i, held in self._held.items() if not held.thread.is_alive()]
-            gone = [self._held.pop(ident) for ident in finished]
-            stale = self._held.pop(threading.get_ident(), None)
-        # The connections of finished threads go back first: a bounded pool may need them.
-        for held in [*gone, *([stale] if stale is not None else [])]:
-            held.connection.close()
-        # The read options set on the connection, not through an options engine: one level
-        # fewer of joined event dispatch for unwatched() to walk on every read (0.7 -> 0.4 µs
-        # an event name).
-        connection = self._engine.connect().execution_options(**self._read_options)
-        # Judged once, as SQLAlchemy fixes a connection's logging when it makes it.
-        plain = not connection.engine.logger.isEnabledFor(logging.INFO) and (
-            connection.get_execution_options().keys() <= self._read_options.keys()
-        )
-        held = _Held(connection, threading.current_thread(), plain=plain)
-        held.busy = True
-        with self._lock:
-            self._held[threading.get_ident()] = held
-        self._mine.held = held
-        return held
+class HeldWriters(HeldConnections):
+    """Each thread's write connection, between its transactions holding none.
 
-    def done(self, held: _Held, *, failed: bool) -> None:
-        """A read on ``held`` ended; a failed or retired connection is closed now."""
-        with self._lock:
-            held.busy = False
-            closing = failed or held.retired
-            if closing and self._held.get(threading.get_ident()) is held:
-                del self._held[threading.get_ident()]
-        if closing:
-            held.retired = True
-            if failed:
-                # A failed read may leave the connection in any state: the next starts afresh.
-                held.connection.invalidate()
-            held.connection.close()
+    A write begins and commits its transaction (``BEGIN IMMEDIATE`` on SQLite, from
+    taskdb's engine) on it, as on a pooled one, without the checkout and return. A
+    write started while this thread's connection is in use (from a listener inside a
+    write) checks one out of the pool instead.
+    """
 
-    def close(self) -> None:
-        """Return every idle thread's connection to the pool; busy ones follow as they end."""
-        with self._lock:
-            entries = list(self._held.values())
-            self._held.clear()
-            for held in entries:
-                held.retired = True
-            idle = [held for held in entries if not held.busy]
-        for held in idle:
-            held.connection.close()
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, {})
 
-    def __len__(self) -> int:
-        return len(self._held)
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """This thread's connection in a transaction, committed when the block ends."""
+        if not self._idle():
+            return self._engine.begin()
+        return _Writing(self, self._acquire(), begin=True)
+
+    def connected(self) -> AbstractContextManager[Connection]:
+        """This thread's connection, outside a transaction, for the block to begin one."""
+        if not self._idle():
+            return self._engine.connect()
+        return _Writing(self, self._acquire(), begin=False)
+
+
+class _Writing:
+    """This thread's held write connection for one call or unit of work.
+
+    After a failure the connection is kept only if its transaction was rolled back
+    cleanly (a refused row); anything else, such as an interrupt, discards it.
+    """
+
+    __slots__ = ("_begin", "_held", "_holder", "_transaction")
+
+    def __init__(self, holder: HeldConnections, held: _Held, *, begin: bool) -> None:
+        self._holder = holder
+        self._held = held
+        self._begin = begin
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> Connection:
+        connection = self._held.connection
+        if self._begin:
+            try:
+                self._transaction = connection.begin()
+            except BaseException:
+                self._holder.done(self._held, failed=True)
+                raise
+        return connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> None:
+        transaction = self._transaction
+        try:
+            if transaction is not None:
+                # Commits, or rolls back after an error, as ``with connection.begin()`` does.
+                transaction.__exit__(kind, error, trace)
+            elif self._held.connection.in_transaction():
+                self._held.connection.rollback()  # a block that left its transaction open
+        except BaseException:
+            self._holder.done(self._held, failed=True)
+            raise
+        self._holder.done(self._held, failed=kind is not None and not self._clean(kind))
+
+    def _clean(self, kind: type[BaseException]) -> bool:
+        """Whether the failed call left the connection as a new one would be."""
+        held = self._held
+        if not issubclass(kind, Exception) or held.connection.invalidated:
+            return False
+        try:
+            return not held.driver.in_transaction
+        except sqlite3.Error:  # the driver's connection is unusable
+            return False
 
 
 class _Lease:
@@ -190,7 +287,7 @@ class _Lease:
 
     __slots__ = ("_held", "_readers")
 
-    def __init__(self, readers: HeldReaders, held: _Held) -> None:
+    def __init__(self, readers: HeldConnections, held: _Held) -> None:
         self._readers = readers
         self._held = held
 
@@ -216,37 +313,48 @@ class _Lease:
 class AutocommitRunner:
     """Each call in its own transaction, committed when the call returns.
 
-    ``hold_reads`` keeps a read connection per thread (SQLite, with a pool that grows
-    as threads need: taskdb's own engines); otherwise each read checks one out.
+    ``hold`` keeps a read and a write connection per thread (SQLite, with a pool that
+    grows as threads need: taskdb's own engines); otherwise each call checks one out.
     """
 
-    def __init__(self, engine: Engine, *, hold_reads: bool = False) -> None:
+    def __init__(self, engine: Engine, *, hold: bool = False) -> None:
         self._engine = engine
         # Readers take no write lock on SQLite, so they never wait for a writer.
         self._reader = single_statement_reader(engine)
-        self._held = HeldReaders(engine) if hold_reads else None
+        self._held = HeldReaders(engine) if hold else None
+        self._writers = HeldWriters(engine) if hold else None
         self.writes = driver_writes(engine)
         self._units_of_work = threading.local()
 
     def close(self) -> None:
-        """Release the read connections held by every thread."""
+        """Release the connections held by every thread."""
         if self._held is not None:
             self._held.close()
+        if self._writers is not None:
+            self._writers.close()
 
     @contextmanager
-    def held_by_unit_of_work(self) -> Iterator[None]:
-        """Mark this thread as inside a unit of work, where the store itself must not write."""
+    def unit_of_work(self) -> Iterator[Connection]:
+        """A connection for a unit of work, this thread marked as inside one meanwhile.
+
+        The store itself must not write in the meantime: on SQLite that write would
+        wait for the unit of work's own lock.
+        """
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
         self._units_of_work.active = True
         try:
-            yield
+            writers = self._writers
+            with writers.connected() if writers is not None else self._engine.connect() as held:
+                yield held
         finally:
             self._units_of_work.active = False
 
     def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
+        if self._writers is not None:
+            return self._writers.transaction()
         return self._engine.begin()
 
     def execute(
@@ -280,13 +388,13 @@ class AutocommitRunner:
 
 
 def store_runner(engine: Engine, *, owned: bool) -> AutocommitRunner:
-    """A store's runner: SQLite reads held per thread on an engine taskdb made.
+    """A store's runner: SQLite connections held per thread on an engine taskdb made.
 
     Only where the pool grows as threads need (a SQLite file, taskdb's pool sizing): a
     caller's engine, or pool options of the caller's, may bound it, and held
-    connections would exhaust it; their reads check one out per call.
+    connections would exhaust it; their calls check one out each.
     """
-    return AutocommitRunner(engine, hold_reads=owned and holds_reads(engine))
+    return AutocommitRunner(engine, hold=owned and holds_reads(engine))
 
 
 class _Doom:
@@ -311,6 +419,11 @@ _FAILED_AFTER_WRITING = _Doom(
     "so the transaction cannot go on: leave the block (it rolls back)",
     "the unit of work was rolled back: one of its calls failed after its write had run, "
     "or lost the transaction, and committing could have kept half of that call",
+)
+
+_ENDED = _Doom(
+    "this unit of work has ended: call the store's repositories, or open another unit of work",
+    "the unit of work has already ended",
 )
 
 
@@ -399,6 +512,11 @@ class TransactionRunner:
             # An interrupt (or a lost server) cut a statement short: SQLAlchemy dropped it all.
             self.doom = _FAILED_AFTER_WRITING
         return self.doom
+
+    def end(self) -> None:
+        """The unit of work is over: its repositories refuse later calls."""
+        # Its connection stays open when the thread holds it (taskdb.connections.HeldWriters).
+        self.doom = _ENDED
 
     def usable(self) -> Connection:
         """The connection, unless a failed call doomed the unit of work."""

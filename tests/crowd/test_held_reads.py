@@ -17,10 +17,21 @@ from taskdb.errors import DatabaseError, EntryDoesNotExist
 from taskdb.quantum import TaskInfo, TaskStore
 
 
-def _held(store: CrowdStore) -> int:
+def _runner(store: CrowdStore) -> AutocommitRunner:
     runner = store._autocommit
-    assert isinstance(runner, AutocommitRunner) and runner._held is not None
-    return len(runner._held)
+    assert isinstance(runner, AutocommitRunner)
+    assert runner._held is not None and runner._writers is not None
+    return runner
+
+
+def _held(store: CrowdStore) -> int:
+    """Read connections the store's threads hold."""
+    return len(_runner(store)._held or ())
+
+
+def _writers(store: CrowdStore) -> int:
+    """Write connections the store's threads hold."""
+    return len(_runner(store)._writers or ())
 
 
 @pytest.fixture
@@ -96,8 +107,10 @@ def test_close_releases_the_reader_of_every_thread(store: CrowdStore) -> None:
         thread.start()
     have_read.wait(timeout=30)
     pool = store.engine.pool
-    # 20 live threads hold a reader each: more than a default pool of 5 + 10 would give.
-    assert pool.checkedout() == _held(store) == 20
+    # 20 live threads hold a reader each (more than a default pool of 5 + 10 would give),
+    # and this thread holds the writer of its create.
+    assert (_held(store), _writers(store)) == (20, 1)
+    assert pool.checkedout() == 21
 
     store.close()
     closed.set()
@@ -105,7 +118,7 @@ def test_close_releases_the_reader_of_every_thread(store: CrowdStore) -> None:
         thread.join(timeout=60)
 
     assert pool.checkedout() == 0
-    assert _held(store) == 0
+    assert _held(store) == _writers(store) == 0
 
 
 def test_the_readers_of_finished_threads_are_returned_when_another_is_held(
@@ -119,8 +132,8 @@ def test_the_readers_of_finished_threads_are_returned_when_another_is_held(
 
     store.workers.get(worker)
 
-    assert _held(store) == 1
-    assert store.engine.pool.checkedout() == 1
+    assert (_held(store), _writers(store)) == (1, 1)  # this thread's, and its create's
+    assert store.engine.pool.checkedout() == 2
 
 
 def test_a_failed_statement_gives_up_its_connection(store: CrowdStore, tmp_path: Path) -> None:

@@ -181,19 +181,21 @@ class CrowdStore(CrowdRepositories):
         if not isinstance(savepoints, bool):
             raise InvalidType(f"savepoints is True or False, got {savepoints!r}")
         with (
-            self._autocommit.held_by_unit_of_work(),
             translated("running a crowd unit of work"),
-            self.engine.connect() as connection,
+            self._autocommit.unit_of_work() as connection,
         ):
             runner = TransactionRunner(
                 connection, savepoints=savepoints, writes=self._autocommit.writes
             )
-            with connection.begin() as transaction:
-                yield CrowdRepositories(runner, self.providers)
-                failure = runner.failure
-                if failure is not None:
-                    transaction.rollback()
-                    raise InvalidEntry(failure.on_end)
+            try:
+                with connection.begin() as transaction:
+                    yield CrowdRepositories(runner, self.providers)
+                    failure = runner.failure
+                    if failure is not None:
+                        transaction.rollback()
+                        raise InvalidEntry(failure.on_end)
+            finally:
+                runner.end()
 
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""
