@@ -56,7 +56,7 @@ class Runner(Protocol):
     def execute(
         self, connection: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
     ) -> Written:
-        """One write of one row on a connection :meth:`writing` handed out."""
+        """One write with one set of ``parameters``, on a connection :meth:`writing` handed out."""
         ...
 
     def session(self) -> AbstractContextManager[Session]: ...

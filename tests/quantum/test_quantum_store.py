@@ -161,6 +161,17 @@ def test_clear_completed_returns_how_many_went(store: TaskStore) -> None:
         store.clear_completed("running")  # type: ignore[arg-type]
 
 
+def test_clear_completed_takes_repeated_and_more_statuses_than_known(store: TaskStore) -> None:
+    known = [status.value for status in TaskStatus]
+    for status in [*known, "archived"]:
+        store.save(info(f"t-{status}", status=status))
+    assert store.clear_completed(["success", TaskStatus.SUCCESS, "success"]) == 1
+    many = [*known, "archived", "never-used"]
+    assert len(set(many)) > len(known)
+    assert store.clear_completed(many) == len(known)
+    assert store.count() == 0
+
+
 def test_clear_all_empties_the_store_and_it_stays_usable(store: TaskStore) -> None:
     store.save(info("t1"))
     store.save(info("t2"))

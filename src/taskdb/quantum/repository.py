@@ -17,6 +17,7 @@ from taskdb.connections import Runner
 from taskdb.errors import operation
 from taskdb.quantum.models import QuantumBase
 from taskdb.quantum.records import (
+    KNOWN_STATUSES,
     STORED_ORDER,
     TaskInfo,
     check_key,
@@ -111,9 +112,10 @@ class TaskInfoRepository:
 
     @operation("clearing {entity}s")
     def delete_statuses(self, statuses: object) -> int:
-        wanted = normalize_statuses(statuses, "terminal_statuses")  # type: ignore[arg-type]
+        wanted = sorted(set(normalize_statuses(statuses, "terminal_statuses")))  # type: ignore[arg-type]
+        statement, values = _delete_statuses(wanted)
         with self._runner.writing() as connection:
-            result = connection.execute(TASKS.delete().where(TASKS.c.status.in_(wanted)))
+            result = self._runner.execute(connection, statement, values)
         return int(result.rowcount)
 
     @operation("clearing all {entity}s")
@@ -127,6 +129,27 @@ class TaskInfoRepository:
             (TASKS, "upsert", self._backend.family),
             lambda: self._backend.upsert(TASKS, ("task_id",), changed),
         )
+
+
+def _delete_statuses(wanted: builtins.list[str]) -> tuple[sa.Delete, dict[str, object]]:
+    """The DELETE of tasks in ``wanted`` statuses, and its values.
+
+    Up to one parameter per known status, the statement is built and compiled once per
+    count (and runs on SQLite's driver); an IN list SQLAlchemy expands at each
+    execution took about half of a ``clear_completed``.
+    """
+    if 0 < len(wanted) <= len(KNOWN_STATUSES):
+        names = [f"status_{position}" for position in range(len(wanted))]
+        statement = cached(
+            (TASKS, "delete_statuses", len(names)),
+            lambda: TASKS.delete().where(TASKS.c.status.in_([sa.bindparam(n) for n in names])),
+        )
+        return statement, dict(zip(names, wanted, strict=True))
+    statement = cached(
+        (TASKS, "delete_statuses"),
+        lambda: TASKS.delete().where(TASKS.c.status.in_(sa.bindparam("statuses", expanding=True))),
+    )
+    return statement, {"statuses": wanted}
 
 
 def _filters(status: object, backend: object) -> dict[str, object]:
