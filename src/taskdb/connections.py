@@ -69,20 +69,34 @@ _WRITE_IN_UNIT_OF_WORK = (
 )
 
 
+_WRITE_IN_WRITE = (
+    "a write from inside another write of this thread (a listener?) would wait for that "
+    "write's own lock on SQLite: write after the call returns, or put both in one "
+    "store.unit_of_work()"
+)
+_LEFT_IN_TRANSACTION = (
+    "this thread's write connection was left inside a transaction by code that kept it "
+    "past its block; that transaction was rolled back and the connection dropped"
+)
+
+
 class _Held:
-    """One thread's read connection: ``busy`` while a read runs on it."""
+    """One thread's held connection: ``busy`` while a call runs on it."""
 
-    __slots__ = ("busy", "connection", "driver", "plain", "retired", "thread")
+    __slots__ = ("busy", "connection", "driver", "logged", "plain", "retired", "thread")
 
-    def __init__(self, connection: Connection, thread: threading.Thread, *, plain: bool) -> None:
+    def __init__(
+        self, connection: Connection, thread: threading.Thread, *, logged: bool, plain: bool
+    ) -> None:
         self.connection = connection
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         self.driver = driver
+        self.logged = logged  # SQL logging was on when it was made, so it logs
         self.plain = plain  # no SQL log and no execution options of the caller's
         self.thread = thread
         self.busy = False
-        self.retired = False  # closed by its owner once its read ends
+        self.retired = False  # closed by its owner once its call ends
 
 
 class HeldConnections:
@@ -90,7 +104,10 @@ class HeldConnections:
 
     A finished thread's connection goes back to the pool when another thread first
     holds one, or on :meth:`close`. A connection in use when :meth:`close` runs is
-    closed by its own thread as its call ends, never under it.
+    closed by its own thread as its call ends, never under it; a call that comes after
+    :meth:`close` (a thread still on a closed store) gets a connection for itself alone.
+    As SQLAlchemy fixes a connection's logging when it makes it, a thread's connection
+    is made anew when SQL logging has been turned on or off since.
     """
 
     def __init__(self, engine: Engine, options: Mapping[str, Any]) -> None:
@@ -99,26 +116,36 @@ class HeldConnections:
         self._mine = threading.local()
         self._lock = threading.Lock()
         self._held: dict[int, _Held] = {}
+        self._closed = False
 
     def connection(self) -> _Lease:
         return _Lease(self, self._acquire())
 
-    def _idle(self) -> bool:
-        """Whether this thread's held connection, if any, is free for another call."""
+    def _busy(self) -> _Held | None:
+        """This thread's held connection if a call of this thread is running on it."""
         held: _Held | None = getattr(self._mine, "held", None)
-        return held is None or not held.busy
+        return held if held is not None and held.busy else None
 
     def _acquire(self) -> _Held:
         held: _Held | None = getattr(self._mine, "held", None)
+        nested = False
         if held is not None:
             with self._lock:
                 if held.retired:  # close() ran since this thread's last call
                     held = None
                 else:
-                    held.busy = True
-        if held is None or held.connection.closed or held.connection.invalidated:
+                    nested, held.busy = held.busy, True
+        if (
+            held is None
+            or held.connection.closed
+            or held.connection.invalidated
+            or (held.logged is not self._logging() and not nested)
+        ):
             held = self._hold()
         return held
+
+    def _logging(self) -> bool:
+        return self._engine.logger.isEnabledFor(logging.INFO)
 
     def _hold(self) -> _Held:
         with self._lock:
@@ -135,12 +162,14 @@ class HeldConnections:
         if self._options:
             connection = connection.execution_options(**self._options)
         # Judged once, as SQLAlchemy fixes a connection's logging when it makes it.
-        plain = not connection.engine.logger.isEnabledFor(logging.INFO) and (
-            connection.get_execution_options().keys() <= self._options.keys()
-        )
-        held = _Held(connection, threading.current_thread(), plain=plain)
+        logged = self._logging()
+        plain = not logged and connection.get_execution_options().keys() <= self._options.keys()
+        held = _Held(connection, threading.current_thread(), logged=logged, plain=plain)
         held.busy = True
         with self._lock:
+            if self._closed:  # a call after close(): its connection is closed as it ends
+                held.retired = True
+                return held
             self._held[threading.get_ident()] = held
         self._mine.held = held
         return held
@@ -162,6 +191,7 @@ class HeldConnections:
     def close(self) -> None:
         """Return every idle thread's connection to the pool; busy ones follow as they end."""
         with self._lock:
+            self._closed = True
             entries = list(self._held.values())
             self._held.clear()
             for held in entries:
@@ -211,8 +241,10 @@ class HeldWriters(HeldConnections):
 
     A write begins and commits its transaction (``BEGIN IMMEDIATE`` on SQLite, from
     taskdb's engine) on it, as on a pooled one, without the checkout and return. A
-    write started while this thread's connection is in use (from a listener inside a
-    write) checks one out of the pool instead.
+    write started while this thread's transaction is open (from a listener inside a
+    write) is refused at once: it would wait out the busy timeout for that
+    transaction's lock. While the connection is in use outside a transaction, a write
+    checks one out of the pool instead.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -220,40 +252,50 @@ class HeldWriters(HeldConnections):
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """This thread's connection in a transaction, committed when the block ends."""
-        if not self._idle():
+        if self._busy_elsewhere():
             return self._engine.begin()
-        return _Writing(self, self._acquire(), begin=True)
+        return _Writing(self, begin=True)
 
     def connected(self) -> AbstractContextManager[Connection]:
         """This thread's connection, outside a transaction, for the block to begin one."""
-        if not self._idle():
+        if self._busy_elsewhere():
             return self._engine.connect()
-        return _Writing(self, self._acquire(), begin=False)
+        return _Writing(self, begin=False)
+
+    def _busy_elsewhere(self) -> bool:
+        """Whether a call of this thread runs on its connection, outside a transaction."""
+        busy = self._busy()
+        if busy is not None and busy.connection.in_transaction():
+            raise InvalidEntry(_WRITE_IN_WRITE)
+        return busy is not None
 
 
 class _Writing:
     """This thread's held write connection for one call or unit of work.
 
-    After a failure the connection is kept only if its transaction was rolled back
-    cleanly (a refused row); anything else, such as an interrupt, discards it.
+    After an error the connection is kept if its transaction was rolled back cleanly
+    (a refused row, an error of the caller's); after an interrupt, a lost connection
+    or a failed commit it is dropped, and the next call makes another.
     """
 
     __slots__ = ("_begin", "_held", "_holder", "_transaction")
 
-    def __init__(self, holder: HeldConnections, held: _Held, *, begin: bool) -> None:
+    def __init__(self, holder: HeldConnections, *, begin: bool) -> None:
         self._holder = holder
-        self._held = held
         self._begin = begin
         self._transaction: RootTransaction | None = None
 
     def __enter__(self) -> Connection:
-        connection = self._held.connection
-        if self._begin:
-            try:
+        held = self._held = self._holder._acquire()
+        connection = held.connection
+        try:
+            if connection.in_transaction():
+                raise InvalidEntry(_LEFT_IN_TRANSACTION)
+            if self._begin:
                 self._transaction = connection.begin()
-            except BaseException:
-                self._holder.done(self._held, failed=True)
-                raise
+        except BaseException:
+            self._holder.done(held, failed=True)
+            raise
         return connection
 
     def __exit__(
@@ -383,7 +425,8 @@ class AutocommitRunner:
         """An ORM session in a transaction of its own, committed when the block ends."""
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
-        with Session(self._engine) as session, session.begin():
+        # Closed for good at the end, so a session kept past the block cannot write again.
+        with Session(self._engine, close_resets_only=False) as session, session.begin():
             yield session
 
 
@@ -560,8 +603,14 @@ class TransactionRunner:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session inside the unit of work's transaction, on a savepoint of its own."""
+        # Closed for good at the end: a session kept past the block would otherwise write on
+        # the thread's held connection later, outside any unit of work.
         with (
-            Session(bind=self.usable(), join_transaction_mode="create_savepoint") as session,
+            Session(
+                bind=self.usable(),
+                join_transaction_mode="create_savepoint",
+                close_resets_only=False,
+            ) as session,
             session.begin(),
         ):
             yield session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -194,4 +195,82 @@ def test_the_quantum_store_releases_its_writer_on_close(tmp_path: Path) -> None:
         assert pool.checkedout() == 1  # the writer; no read ran
     finally:
         store.close()
+    assert pool.checkedout() == 0
+
+
+def _statements(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+
+
+def test_logging_turned_on_after_a_thread_s_first_calls_logs_its_next_ones(
+    store: CrowdStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = store.projects.new("before")
+    store.projects.get(first)
+    held = _writer_connection(store)
+
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        second = store.projects.new("logged")
+        store.projects.get(second)
+    logged = _statements(caplog)
+
+    assert any(s.startswith("INSERT INTO projects") for s in logged)
+    assert any(s.startswith("SELECT") and "FROM projects" in s for s in logged)
+    assert _writer_connection(store) is not held  # made anew, as it logs now
+    caplog.clear()
+    store.projects.new("quiet again")
+    assert _statements(caplog) == []
+    assert [p.project_name for p in store.projects.find()] == ["before", "logged", "quiet again"]
+
+
+def test_a_session_kept_past_its_unit_of_work_cannot_write_later(store: CrowdStore) -> None:
+    with store.unit_of_work() as work, work.session() as session:
+        session.execute(sa.text("INSERT INTO projects (project_name) VALUES ('inside')"))
+        kept = session
+
+    with pytest.raises(sa.exc.InvalidRequestError, match="closed"):
+        kept.execute(sa.text("INSERT INTO projects (project_name) VALUES ('late')"))
+    assert not _writer_connection(store).in_transaction()
+    store.projects.new("after")
+    assert [p.project_name for p in store.projects.find()] == ["inside", "after"]
+
+
+def test_a_connection_left_in_a_transaction_is_refused_and_dropped(store: CrowdStore) -> None:
+    held = _writer_connection(store)
+    held.begin()
+    held.execute(sa.text("INSERT INTO projects (project_name) VALUES ('left open')"))
+
+    with pytest.raises(InvalidEntry, match="left inside a transaction"):
+        store.projects.new("refused")
+
+    assert held.closed
+    store.projects.new("after")
+    assert [p.project_name for p in store.projects.find()] == ["after"]
+
+
+def test_a_write_from_a_listener_inside_a_write_is_refused_at_once(store: CrowdStore) -> None:
+    def write_again(*_: object) -> None:
+        store.workers.new("nested", "mock")
+
+    sa.event.listen(store.engine, "after_cursor_execute", write_again, once=True)
+    with pytest.raises(InvalidEntry, match="inside another write of this thread"):
+        store.projects.new("outer")
+
+    assert store.projects.find() == []
+    assert store.workers.find() == []
+    store.projects.new("after")
+    assert [p.project_name for p in store.projects.find()] == ["after"]
+
+
+def test_a_call_after_close_holds_nothing(store: CrowdStore) -> None:
+    writers = _writers(store)
+    pool = store.engine.pool
+    store._autocommit.close()
+
+    with writers.transaction() as connection:
+        connection.execute(sa.text("INSERT INTO projects (project_name) VALUES ('late')"))
+    with writers.connected() as connection:
+        assert connection.execute(sa.text("SELECT project_name FROM projects")).all() == [("late",)]
+
+    assert len(writers) == 0
     assert pool.checkedout() == 0
