@@ -74,7 +74,7 @@ def _as_amount(value: object) -> float:
     return float(value)
 
 
-def _as_flag(value: object) -> bool:
+def as_flag(value: object) -> bool:
     # SQLite stores what it is given; callers pass 0/1 as often as True/False.
     if isinstance(value, bool):
         return value
@@ -138,7 +138,7 @@ def _registered_provider(value: str, info: ValidationInfo) -> str:
 Id = Annotated[int, BeforeValidator(_as_id)]
 Int = Annotated[int, BeforeValidator(_as_int)]
 Amount = Annotated[float, BeforeValidator(_as_amount)]
-Flag = Annotated[bool, BeforeValidator(_as_flag)]
+Flag = Annotated[bool, BeforeValidator(as_flag)]
 Text = Annotated[str, Strict(), AfterValidator(_checked_text)]
 Name = Annotated[Text, AfterValidator(_non_empty)]
 ProjectName = Annotated[Name, AfterValidator(_project_name)]

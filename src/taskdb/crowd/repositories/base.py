@@ -37,6 +37,7 @@ from taskdb.backends import backend_for
 from taskdb.connections import Runner
 from taskdb.crowd.fields import MAX_ID, PROVIDERS_CONTEXT, Flag, Id, Int, TaskType, Text
 from taskdb.crowd.inputs import Input
+from taskdb.crowd.record_builders import RowsBuilder, records_builder
 from taskdb.crowd.records import Record
 from taskdb.crowd.repositories.violations import ENTITIES, describe
 from taskdb.crowd.vocab import ProviderRegistry
@@ -174,6 +175,7 @@ class Repository(Generic[R]):
     # validates a list of its rows into records, and each column's filter validator.
     _names: ClassVar[tuple[str, ...]]
     _read_records: ClassVar[Callable[[list[dict[str, Any]]], Any]]
+    _build_records: ClassVar[RowsBuilder | None]
     _filter_checks: ClassVar[Mapping[str, Callable[[object], object]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -184,6 +186,7 @@ class Repository(Generic[R]):
             # What every read of the table looks up, settled once per class.
             cls._names = tuple(cls.table.columns.keys())
             cls._read_records = TypeAdapter(list[cls.record]).validator.validate_python  # type: ignore[name-defined]
+            cls._build_records = records_builder(cls.record)
             cls._filter_checks = {
                 column.name: _filter_check(column, cls.filters) for column in cls.table.columns
             }
@@ -229,6 +232,11 @@ class Repository(Generic[R]):
 
     def _records(self, rows: Sequence[Sequence[Any]]) -> list[R]:
         # Rows come in column order, which is the records' field order (tested in tests/unit).
+        build = type(self)._build_records
+        if build is not None:
+            built = build(rows)
+            if built is not None:  # every value already of its field's type
+                return built
         names = self._names
         try:
             # One validator call for the whole list, its dicts built without a Python loop.

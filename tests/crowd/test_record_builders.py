@@ -1,0 +1,177 @@
+"""Records built straight from rows are exactly those pydantic's validation makes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import pydantic
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskdb.crowd.record_builders import records_builder
+from taskdb.crowd.records import RECORDS, Record, WorkerRecord
+from taskdb.crowd.vocab import AgentStatus, UnitStatus
+
+# What a driver, or other code writing the file, may hand back for any column.
+_VALUE = st.one_of(
+    st.integers(min_value=-1, max_value=2),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False) | st.just(2.0),
+    st.sampled_from([*UnitStatus, *AgentStatus]).map(str),
+    st.sampled_from(["", "5", "mock", "completed", "2024-01-01 00:00:00", "no"]),
+    st.none(),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.binary(max_size=3),
+)
+
+
+class _Text(str):
+    """A ``str`` subclass: pydantic makes it a plain ``str``, so it is validated."""
+
+
+def _typed(record: Record) -> list[tuple[str, type, object]]:
+    return [(name, type(value), value) for name, value in record.__dict__.items()]
+
+
+def _validated(record: type[Record], rows: list[tuple[Any, ...]]) -> list[Record] | None:
+    try:
+        return [
+            record.model_validate(dict(zip(record.model_fields, row, strict=True))) for row in rows
+        ]
+    except pydantic.ValidationError:
+        return None
+
+
+@pytest.mark.parametrize("table", sorted(RECORDS))
+def test_every_table_has_a_builder(table: str) -> None:
+    assert records_builder(RECORDS[table]) is not None
+
+
+@pytest.mark.parametrize("table", sorted(RECORDS))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_built_record_is_the_validated_one_value_for_value(table: str, data: Any) -> None:
+    record = RECORDS[table]
+    build = records_builder(record)
+    assert build is not None
+    # A row of the field's own types is always built, as pydantic makes it.
+    good = [tuple(_good_row(record, data))]
+    built_good, validated_good = build(good), _validated(record, good)
+    assert built_good is not None and validated_good is not None
+    assert [_typed(r) for r in built_good] == [_typed(r) for r in validated_good]
+    # Rows of the field's own types mostly, with any other value now and then.
+    rows = [
+        tuple(
+            data.draw(_VALUE) if data.draw(st.integers(0, 9)) == 0 else value
+            for value in _good_row(record, data)
+        )
+        for _ in range(data.draw(st.integers(1, 4)))
+    ]
+
+    built = build(rows)
+    validated = _validated(record, rows)
+    if built is None:
+        return  # left to pydantic, which the finder then calls
+    assert validated is not None, f"built rows pydantic refuses: {rows}"
+    assert [_typed(r) for r in built] == [_typed(r) for r in validated]
+    assert [r.model_fields_set for r in built] == [r.model_fields_set for r in validated]
+    assert built == validated
+    assert [hash(r) for r in built] == [hash(r) for r in validated]
+
+
+# One value of another kind for each field in turn, next to a good row's others.
+_NEAR_MISSES: list[object] = [
+    -1, 0, 1, 2, 2**31, 2**63, True, False, 0.0, 1.0, 1.5, "1", "", "2", "completed",
+    _Text("x"), None, b"1", datetime(2024, 1, 1, 12, 0, 0, 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("table", sorted(RECORDS))
+def test_one_value_of_another_kind_is_built_as_validated_or_left_to_pydantic(table: str) -> None:
+    record = RECORDS[table]
+    build = records_builder(record)
+    assert build is not None
+    good = _GOOD_ROWS[table]
+    assert build([good]) is not None
+    for position in range(len(good)):
+        for value in _NEAR_MISSES:
+            row = (*good[:position], value, *good[position + 1 :])
+            built, validated = build([row]), _validated(record, [row])
+            if built is not None:
+                assert validated is not None, f"built a row pydantic refuses: {row}"
+                assert [_typed(r) for r in built] == [_typed(r) for r in validated], row
+
+
+_GOOD_ROWS = {
+    table: tuple(
+        1
+        if field.annotation is bool
+        else 1.5
+        if field.annotation is float
+        else 7
+        if field.annotation in (int, int | None)
+        else "2024-01-01 00:00:00"
+        if name == "creation_date"
+        else "completed"
+        for name, field in record.model_fields.items()
+    )
+    for table, record in RECORDS.items()
+}
+
+
+def _good_row(record: type[Record], data: Any) -> list[object]:
+    values: list[object] = []
+    for name, field in record.model_fields.items():
+        annotation = field.annotation
+        if annotation is bool:
+            values.append(data.draw(st.sampled_from([0, 1, True, False])))
+        elif annotation is float:
+            values.append(data.draw(st.floats(allow_nan=False, allow_infinity=False)))
+        elif annotation is int or annotation == (int | None):
+            none = st.none() if annotation is not int else st.nothing()
+            values.append(data.draw(st.integers(0, 2**31) | none))
+        elif name == "status":
+            statuses = [*map(str, [*UnitStatus, *AgentStatus]), "odd"]
+            values.append(data.draw(st.sampled_from(statuses)))
+        elif name == "creation_date":
+            values.append(data.draw(st.sampled_from(["2024-01-01 00:00:00", None])))
+        else:
+            values.append(data.draw(st.text(max_size=5)))
+    return values
+
+
+def test_rows_of_other_types_go_through_pydantic() -> None:
+    # Stored values pydantic converts or refuses: tests/crowd/test_crowd_legacy.py.
+    build = records_builder(RECORDS["workers"])
+    assert build is not None
+    good = (1, "w", "mock", "2024-01-01 00:00:00")
+    assert build([good, ("1", "w", "mock", None)]) is None  # a digit string
+    assert build([good, (1, _Text("w"), "mock", None)]) is None
+    assert build([(True, "w", "mock", None)]) is None
+    assert build([good]) == [
+        WorkerRecord(
+            worker_id=1, worker_name="w", provider_type="mock", creation_date="2024-01-01 00:00:00"
+        )
+    ]
+
+
+class _Constrained(Record):
+    unit_id: Annotated[int, pydantic.Field(ge=0)]
+
+
+class _SmartStatus(Record):
+    status: UnitStatus | str  # smart mode keeps a member's text as the plain str
+
+
+class _Checked(Record):
+    name: Annotated[str, pydantic.AfterValidator(str.strip)]
+
+
+@pytest.mark.parametrize("record", [_Constrained, _SmartStatus, _Checked])
+def test_a_record_with_a_field_the_builder_does_not_know_is_always_validated(
+    record: type[Record],
+) -> None:
+    assert records_builder(record) is None
