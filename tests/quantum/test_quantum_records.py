@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import taskdb.quantum as quantum
+from taskdb.assembled import can_assemble
 from taskdb.errors import InvalidEntry, InvalidType
 from taskdb.quantum import TaskInfo, TaskStatus
 from taskdb.quantum.records import from_row, to_row
@@ -237,7 +238,8 @@ def test_from_row_returns_what_the_seed_returns() -> None:
 
 
 def test_from_row_sets_every_field_of_the_record() -> None:
-    # No field left at the blank record's None, whatever fields TaskInfo has.
+    # Every field set, in the model's order, as validation leaves a record.
+    assert can_assemble(TaskInfo)
     given = TaskInfo(
         task_id="t",
         backend="sim",
@@ -252,6 +254,8 @@ def test_from_row_sets_every_field_of_the_record() -> None:
     info = from_row(to_row(given, "u"))
     assert info == given
     assert info.model_fields_set == set(TaskInfo.model_fields)
+    assert list(info.__dict__) == list(TaskInfo.model_fields)
+    assert info.model_dump_json() == given.model_dump_json()
     assert info.metadata is not from_row(to_row(given, "u")).metadata  # nothing shared
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 
+from taskdb.assembled import assembled, can_assemble
 from taskdb.crowd.fields import as_flag, creation_text
 from taskdb.crowd.records import Record
 
@@ -81,11 +82,10 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
     None for a record with a field type it does not know (its rows are then always
     validated), or where a sample row does not come out as pydantic makes it.
     """
-    if record.__pydantic_post_init__ is not None or record.__private_attributes__:
+    if not can_assemble(record):
         return None
     namespace: dict[str, Any] = {
-        "_new": object.__new__,
-        "_set": object.__setattr__,
+        "_assembled": assembled,
         "_record": record,
         "_fields": frozenset(record.model_fields),
         "_date": _date,
@@ -112,12 +112,7 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
             f"    for {unpacked}, in rows:",
             f"        if not ({' and '.join(checks)}):",
             "            return None",
-            "        record = _new(_record)",
-            f"        _set(record, '__dict__', {{{', '.join(values)}}})",
-            "        _set(record, '__pydantic_fields_set__', set(_fields))",
-            "        _set(record, '__pydantic_extra__', None)",
-            "        _set(record, '__pydantic_private__', None)",
-            "        append(record)",
+            f"        append(_assembled(_record, {{{', '.join(values)}}}, _fields))",
             "    return made",
         ]
     )
