@@ -62,8 +62,9 @@ class Workload:
     repository calls that answer the same question. ``floor``, where given, is the least
     the same answer can cost another way: for a point read the same statement as
     SQLAlchemy Core executes it on a held connection (the least any SQLAlchemy-based call
-    can cost), for a finder the raw driver's rows made into the same pydantic records
-    (the least any call returning those records can cost).
+    can cost), for a finder the raw driver's rows made into the same pydantic records by
+    pydantic's validation (what validated records cost; taskdb skips it for rows already
+    of the right types).
     """
 
     name: str
