@@ -42,7 +42,10 @@ def _kind(field: FieldInfo) -> tuple[str, str] | None:
     annotation, metadata = field.annotation, field.metadata
     if len(metadata) == 1 and isinstance(metadata[0], BeforeValidator):
         if metadata[0].func is creation_text and annotation == (str | None):
-            return "type({v}) is str or {v} is None or type({v}) is datetime", "_date({v})"
+            return (
+                "type({v}) is str or {v} is None or type({v}) is datetime",
+                "{v} if type({v}) is str else _creation_text({v})",
+            )
         if metadata[0].func is as_flag and annotation is bool:
             return "type({v}) is bool or (type({v}) is int and 0 <= {v} <= 1)", "{v} == 1"
         return None
@@ -72,10 +75,6 @@ def _status_enum(field: FieldInfo) -> type[Enum] | None:
     return None
 
 
-def _date(value: str | datetime | None) -> str | None:
-    return value if type(value) is str else creation_text(value)  # type: ignore[return-value]
-
-
 def records_builder(record: type[Record]) -> RowsBuilder | None:
     """The function making ``record`` instances from rows in field order, if one can.
 
@@ -88,7 +87,7 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
         "_assembled": assembled,
         "_record": record,
         "_fields": frozenset(record.model_fields),
-        "_date": _date,
+        "_creation_text": creation_text,
         "datetime": datetime,
     }
     checks: list[str] = []
