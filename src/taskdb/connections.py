@@ -169,9 +169,9 @@ class HeldConnections:
         with self._lock:
             if self._closed:  # a call after close(): its connection is closed as it ends
                 held.retired = True
-                return held
-            self._held[threading.get_ident()] = held
-        self._mine.held = held
+            else:
+                self._held[threading.get_ident()] = held
+        self._mine.held = held  # retired or not: _busy() sees the call running on it
         return held
 
     def done(self, held: _Held, *, failed: bool) -> None:
@@ -201,7 +201,8 @@ class HeldConnections:
             held.connection.close()
 
     def __len__(self) -> int:
-        return len(self._held)
+        with self._lock:
+            return len(self._held)
 
 
 class HeldReaders(HeldConnections):

@@ -262,15 +262,24 @@ def test_a_write_from_a_listener_inside_a_write_is_refused_at_once(store: CrowdS
     assert [p.project_name for p in store.projects.find()] == ["after"]
 
 
-def test_a_call_after_close_holds_nothing(store: CrowdStore) -> None:
-    writers = _writers(store)
-    pool = store.engine.pool
-    store._autocommit.close()
+def test_calls_after_close_hold_nothing_and_still_refuse_a_nested_write(
+    store: CrowdStore,
+) -> None:
+    runner = store._autocommit
+    assert runner._held is not None and runner._writers is not None
+    store.close()
 
-    with writers.transaction() as connection:
-        connection.execute(sa.text("INSERT INTO projects (project_name) VALUES ('late')"))
-    with writers.connected() as connection:
-        assert connection.execute(sa.text("SELECT project_name FROM projects")).all() == [("late",)]
+    late = store.projects.new("late")
+    assert [p.project_name for p in store.projects.find()] == ["late"]
+    assert store.projects.get(late).project_name == "late"
 
-    assert len(writers) == 0
-    assert pool.checkedout() == 0
+    def write_again(*_: object) -> None:
+        store.workers.new("nested", "mock")
+
+    sa.event.listen(store.engine, "after_cursor_execute", write_again, once=True)
+    with pytest.raises(InvalidEntry, match="inside another write of this thread"):
+        store.projects.new("outer")
+
+    assert len(runner._held) == len(runner._writers) == 0
+    assert store.engine.pool.checkedout() == 0
+    assert [p.project_name for p in store.projects.find()] == ["late"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
+from enum import IntEnum
 from typing import Annotated, Any
 
 import pydantic
@@ -10,30 +11,46 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from taskdb.crowd.fields import StoredUnitStatus
 from taskdb.crowd.record_builders import records_builder
 from taskdb.crowd.records import RECORDS, Record, WorkerRecord
 from taskdb.crowd.vocab import AgentStatus, UnitStatus
 
+
 # What a driver, or other code writing the file, may hand back for any column.
-_VALUE = st.one_of(
-    st.integers(min_value=-1, max_value=2),
-    st.integers(min_value=-(2**40), max_value=2**40),
-    st.booleans(),
-    st.floats(allow_nan=False, allow_infinity=False) | st.just(2.0),
-    st.sampled_from([*UnitStatus, *AgentStatus]).map(str),
-    st.sampled_from(["", "5", "mock", "completed", "2024-01-01 00:00:00", "no"]),
-    st.none(),
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
-    st.binary(max_size=3),
-)
-
-
 class _Text(str):
     """A ``str`` subclass: pydantic makes it a plain ``str``, so it is validated."""
 
 
-def _typed(record: Record) -> list[tuple[str, type, object]]:
-    return [(name, type(value), value) for name, value in record.__dict__.items()]
+class _Number(float):
+    """A ``float`` subclass, as numpy's ``float64`` is."""
+
+
+class _Small(IntEnum):
+    ONE = 1
+
+
+_VALUE = st.one_of(
+    st.integers(min_value=-1, max_value=2),
+    st.integers(min_value=-(2**100), max_value=2**100),
+    st.booleans(),
+    st.floats() | st.sampled_from([2.0, -0.0, _Number(1.5)]),
+    st.sampled_from([_Small.ONE, _Text("completed")]),
+    st.sampled_from([*UnitStatus, *AgentStatus]).map(str),
+    st.sampled_from(["", "5", "mock", "completed", "2024-01-01 00:00:00", "no"]),
+    st.none(),
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=-5))]),
+    ),
+    st.binary(max_size=3),
+)
+
+
+def _typed(record: Record) -> list[tuple[str, type, str]]:
+    # By repr: NaN is not equal to itself, and == cannot tell True from 1.
+    return [(name, type(value), repr(value)) for name, value in record.__dict__.items()]
 
 
 def _validated(record: type[Record], rows: list[tuple[Any, ...]]) -> list[Record] | None:
@@ -78,14 +95,16 @@ def test_a_built_record_is_the_validated_one_value_for_value(table: str, data: A
     assert validated is not None, f"built rows pydantic refuses: {rows}"
     assert [_typed(r) for r in built] == [_typed(r) for r in validated]
     assert [r.model_fields_set for r in built] == [r.model_fields_set for r in validated]
-    assert built == validated
-    assert [hash(r) for r in built] == [hash(r) for r in validated]
+    if not any(value != value for row in rows for value in row):  # no NaN
+        assert built == validated
+        assert [hash(r) for r in built] == [hash(r) for r in validated]
 
 
 # One value of another kind for each field in turn, next to a good row's others.
 _NEAR_MISSES: list[object] = [
     -1, 0, 1, 2, 2**31, 2**63, True, False, 0.0, 1.0, 1.5, "1", "", "2", "completed",
-    _Text("x"), None, b"1", datetime(2024, 1, 1, 12, 0, 0, 5),
+    _Text("x"), None, b"1", datetime(2024, 1, 1, 12, 0, 0, 5), -(2**100), float("nan"),
+    float("inf"), -0.0, _Number(1.5), _Small.ONE, datetime(2024, 1, 1, tzinfo=UTC),
 ]  # fmt: skip
 
 
@@ -129,7 +148,7 @@ def _good_row(record: type[Record], data: Any) -> list[object]:
         if annotation is bool:
             values.append(data.draw(st.sampled_from([0, 1, True, False])))
         elif annotation is float:
-            values.append(data.draw(st.floats(allow_nan=False, allow_infinity=False)))
+            values.append(data.draw(st.floats()))
         elif annotation is int or annotation == (int | None):
             none = st.none() if annotation is not int else st.nothing()
             values.append(data.draw(st.integers(0, 2**31) | none))
@@ -170,7 +189,40 @@ class _Checked(Record):
     name: Annotated[str, pydantic.AfterValidator(str.strip)]
 
 
-@pytest.mark.parametrize("record", [_Constrained, _SmartStatus, _Checked])
+class _FieldValidated(Record):
+    name: str
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class _ModelValidated(Record):
+    low: int
+    high: int
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> _ModelValidated:
+        if self.low > self.high:
+            raise ValueError("low > high")
+        return self
+
+
+class _EnumValues(Record):
+    model_config = pydantic.ConfigDict(use_enum_values=True)
+    status: StoredUnitStatus
+
+
+class _Finite(Record):
+    model_config = pydantic.ConfigDict(allow_inf_nan=False)
+    pay_amount: float
+
+
+@pytest.mark.parametrize(
+    "record",
+    [_Constrained, _SmartStatus, _Checked, _FieldValidated, _ModelValidated, _EnumValues, _Finite],
+)
 def test_a_record_with_a_field_the_builder_does_not_know_is_always_validated(
     record: type[Record],
 ) -> None:

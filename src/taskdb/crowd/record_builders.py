@@ -56,7 +56,7 @@ def _kind(field: FieldInfo) -> tuple[str, str] | None:
     enum = _status_enum(field)
     if enum is not None:
         # A stored status outside the enum reads back as the plain text stored.
-        return "type({v}) is str", f"_{enum.__name__}.get({{v}}, {{v}})"
+        return "type({v}) is str", "_members{v}.get({v}, {v})"
     return None
 
 
@@ -78,10 +78,19 @@ def _status_enum(field: FieldInfo) -> type[Enum] | None:
 def records_builder(record: type[Record]) -> RowsBuilder | None:
     """The function making ``record`` instances from rows in field order, if one can.
 
-    None for a record with a field type it does not know (its rows are then always
+    None for a record with a field type it does not know, validators of its own or
+    configuration beyond ``frozen`` and ``extra`` (its rows are then always
     validated), or where a sample row does not come out as pydantic makes it.
     """
-    if not can_assemble(record):
+    decorators = record.__pydantic_decorators__
+    if (
+        not can_assemble(record)
+        or record.model_config.keys() - {"frozen", "extra"}
+        or decorators.validators
+        or decorators.field_validators
+        or decorators.root_validators
+        or decorators.model_validators
+    ):
         return None
     namespace: dict[str, Any] = {
         "_assembled": assembled,
@@ -94,14 +103,14 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
     values: list[str] = []
     for position, (name, field) in enumerate(record.model_fields.items()):
         kind = _kind(field)
-        if kind is None or not name.isidentifier():
+        if kind is None:
             return None
         check, value = (part.format(v=f"v{position}") for part in kind)
         checks.append(f"({check})")
         values.append(f"{name!r}: {value}")
         enum = _status_enum(field)
         if enum is not None:
-            namespace[f"_{enum.__name__}"] = {member.value: member for member in enum}
+            namespace[f"_membersv{position}"] = {member.value: member for member in enum}
     unpacked = ", ".join(f"v{position}" for position in range(len(values)))
     source = "\n".join(
         [
@@ -130,10 +139,15 @@ def _agrees(build: RowsBuilder, record: type[Record]) -> bool:
         return False
     return (
         made is not None
-        and made[0] == validated
+        and _typed(made[0]) == _typed(validated)
         and made[0].model_fields_set == validated.model_fields_set
         and made[0].model_dump() == validated.model_dump()
     )
+
+
+def _typed(record: Record) -> list[tuple[str, type, object]]:
+    # == alone cannot tell True from 1, or an enum member from its text.
+    return [(name, type(value), value) for name, value in record.__dict__.items()]
 
 
 def _sample(annotation: object) -> object:

@@ -142,7 +142,9 @@ def _delete_statuses(wanted: builtins.list[str]) -> tuple[sa.Delete, dict[str, o
         names = [f"status_{position}" for position in range(len(wanted))]
         statement = cached(
             (TASKS, "delete_statuses", len(names)),
-            lambda: TASKS.delete().where(TASKS.c.status.in_([sa.bindparam(n) for n in names])),
+            lambda: TASKS.delete().where(
+                TASKS.c.status.in_([sa.bindparam(n, type_=TASKS.c.status.type) for n in names])
+            ),
         )
         return statement, dict(zip(names, wanted, strict=True))
     statement = cached(
