@@ -211,8 +211,9 @@ class HeldReaders(HeldConnections):
     :meth:`rows` runs a statement on the driver itself (taskdb.prepared) unless
     something watches the statements: execute or error listeners (on the engine, or
     on ``Engine`` / ``Connection`` for all), execution options of the caller's
-    (``schema_translate_map``, ...), or SQL logging when the thread's connection was
-    made (``echo``, the ``sqlalchemy.engine`` logger at INFO). Those get Core.
+    (``schema_translate_map``, ...), or SQL logging (``echo``, the ``sqlalchemy.engine``
+    logger at INFO; the thread's connection is made anew when that changes). Those get
+    Core.
     """
 
     def __init__(self, engine: Engine) -> None:
