@@ -84,7 +84,8 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
     """
     decorators = record.__pydantic_decorators__
     if (
-        not can_assemble(record)
+        not record.model_fields
+        or not can_assemble(record)
         or record.model_config.keys() - {"frozen", "extra"}
         or decorators.validators
         or decorators.field_validators
