@@ -227,3 +227,37 @@ def test_a_record_with_a_field_the_builder_does_not_know_is_always_validated(
     record: type[Record],
 ) -> None:
     assert records_builder(record) is None
+
+
+class _Mutable(pydantic.BaseModel):
+    name: str
+
+
+def test_a_record_that_is_not_frozen_is_always_validated() -> None:
+    # Its records could change their set of fields, which one call's records share.
+    assert records_builder(_Mutable) is None
+
+
+def test_records_of_one_call_stay_apart_when_one_is_copied() -> None:
+    build = records_builder(RECORDS["workers"])
+    assert build is not None
+    first, second = build([(1, "a", "mock", None), (2, "b", "mock", None)]) or []
+    changed = first.model_copy(update={"worker_name": "c"})
+    assert changed.worker_name == "c" and changed.model_fields_set == set(WorkerRecord.model_fields)
+    assert (first.worker_name, second.worker_name) == ("a", "b")
+    assert first.model_fields_set == second.model_fields_set == set(WorkerRecord.model_fields)
+    with pytest.raises(pydantic.ValidationError):
+        first.worker_name = "d"  # type: ignore[misc]
+    assert first == WorkerRecord(
+        worker_id=1, worker_name="a", provider_type="mock", creation_date=None
+    )
+
+
+def test_a_pydantic_without_the_slots_known_gets_no_builder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import taskdb.assembled
+
+    monkeypatch.setattr(taskdb.assembled, "SLOT_SETTERS", None)
+    assert not taskdb.assembled.can_assemble(WorkerRecord)
+    assert records_builder(WorkerRecord) is None

@@ -10,7 +10,10 @@ caller validates the whole result with pydantic, which converts or refuses it.
 
 The function is generated per record class, one comparison per field, as the
 standard library's ``dataclasses`` generates ``__init__``: a loop over the fields
-instead costs about as much as the validation it replaces.
+instead costs about as much as the validation it replaces. It makes each record as
+:func:`taskdb.assembled.assembled` does, written out in the loop, and gives the records
+of one call one set of field names: pydantic never changes that set on a frozen model
+(``model_copy`` copies it first), and sharing it spares a copy per record.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from pydantic import BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 
-from taskdb.assembled import assembled, can_assemble
+from taskdb.assembled import SLOT_SETTERS, can_assemble, new
 from taskdb.crowd.fields import as_flag, creation_text
 from taskdb.crowd.records import Record
 
@@ -78,13 +81,15 @@ def _status_enum(field: FieldInfo) -> type[Enum] | None:
 def records_builder(record: type[Record]) -> RowsBuilder | None:
     """The function making ``record`` instances from rows in field order, if one can.
 
-    None for a record with a field type it does not know, validators of its own or
-    configuration beyond ``frozen`` and ``extra`` (its rows are then always
-    validated), or where a sample row does not come out as pydantic makes it.
+    None for a record that is not frozen, has a field type it does not know,
+    validators of its own or configuration beyond ``frozen`` and ``extra`` (its rows
+    are then always validated), or where a sample row does not come out as pydantic
+    makes it.
     """
     decorators = record.__pydantic_decorators__
     if (
         not record.model_fields
+        or record.model_config.get("frozen") is not True
         or not can_assemble(record)
         or record.model_config.keys() - {"frozen", "extra"}
         or decorators.validators
@@ -93,10 +98,16 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
         or decorators.model_validators
     ):
         return None
+    assert SLOT_SETTERS is not None  # can_assemble(record) said so
+    set_values, set_fields, set_extra, set_private = SLOT_SETTERS
     namespace: dict[str, Any] = {
-        "_assembled": assembled,
+        "_new": new,
+        "_set_values": set_values,
+        "_set_fields": set_fields,
+        "_set_extra": set_extra,
+        "_set_private": set_private,
         "_record": record,
-        "_fields": frozenset(record.model_fields),
+        "_field_names": tuple(record.model_fields),
         "_creation_text": creation_text,
         "datetime": datetime,
     }
@@ -118,10 +129,16 @@ def records_builder(record: type[Record]) -> RowsBuilder | None:
             "def build(rows):",
             "    made = []",
             "    append = made.append",
+            "    fields = set(_field_names)",
             f"    for {unpacked}, in rows:",
             f"        if not ({' and '.join(checks)}):",
             "            return None",
-            f"        append(_assembled(_record, {{{', '.join(values)}}}, _fields))",
+            "        made_record = _new(_record)",
+            f"        _set_values(made_record, {{{', '.join(values)}}})",
+            "        _set_fields(made_record, fields)",
+            "        _set_extra(made_record, None)",
+            "        _set_private(made_record, None)",
+            "        append(made_record)",
             "    return made",
         ]
     )
