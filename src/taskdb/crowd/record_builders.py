@@ -47,7 +47,10 @@ def _kind(field: FieldInfo) -> tuple[str, str] | None:
         if metadata[0].func is creation_text and annotation == (str | None):
             return (
                 "type({v}) is str or {v} is None or type({v}) is datetime",
-                "{v} if type({v}) is str else _creation_text({v})",
+                # A server's naive datetime formatted here: a call per row is 0.1 µs of 1.7.
+                "{v} if type({v}) is str or {v} is None"
+                " else {v}.isoformat(' ', 'seconds') if {v}.tzinfo is None"
+                " else _creation_text({v})",
             )
         if metadata[0].func is as_flag and annotation is bool:
             return "type({v}) is bool or (type({v}) is int and 0 <= {v} <= 1)", "{v} == 1"
