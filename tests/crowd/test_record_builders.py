@@ -242,8 +242,10 @@ def test_records_of_one_call_stay_apart_when_one_is_copied() -> None:
     build = records_builder(RECORDS["workers"])
     assert build is not None
     first, second = build([(1, "a", "mock", None), (2, "b", "mock", None)]) or []
-    changed = first.model_copy(update={"worker_name": "c"})
-    assert changed.worker_name == "c" and changed.model_fields_set == set(WorkerRecord.model_fields)
+    # model_copy adds the names it is given to the copy's set: only to the copy's.
+    changed = first.model_copy(update={"worker_name": "c", "nickname": "n"})
+    assert changed.worker_name == "c"
+    assert changed.model_fields_set == {*WorkerRecord.model_fields, "nickname"}
     assert (first.worker_name, second.worker_name) == ("a", "b")
     assert first.model_fields_set == second.model_fields_set == set(WorkerRecord.model_fields)
     with pytest.raises(pydantic.ValidationError):
