@@ -188,6 +188,19 @@ class HeldConnections:
                 held.connection.invalidate()
             held.connection.close()
 
+    def retire(self, connection: Connection) -> None:
+        """Close ``connection``, this thread's, when its call ends; the next call holds another.
+
+        Nothing for a connection this thread does not hold: its block closes it anyway.
+        """
+        held = self._busy()
+        if held is None or held.connection is not connection:
+            return
+        with self._lock:
+            held.retired = True
+            if self._held.get(threading.get_ident()) is held:
+                del self._held[threading.get_ident()]
+
     def close(self) -> None:
         """Return every idle thread's connection to the pool; busy ones follow as they end."""
         with self._lock:
@@ -394,6 +407,11 @@ class AutocommitRunner:
         finally:
             self._units_of_work.active = False
 
+    def retire(self, connection: Connection) -> None:
+        """Close a unit of work's ``connection`` as it ends, instead of holding it on."""
+        if self._writers is not None:
+            self._writers.retire(connection)
+
     def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
         if getattr(self._units_of_work, "active", False):
             raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
@@ -549,6 +567,8 @@ class TransactionRunner:
         self._skip_core: bool | None = None
         self._witness = backend_for(connection).statement_witness(connection)
         self.doom: _Doom | None = None
+        # A session handed out: the caller may keep its connection past the unit of work.
+        self.handed_out = False
 
     @property
     def failure(self) -> _Doom | None:
@@ -607,6 +627,7 @@ class TransactionRunner:
         """An ORM session inside the unit of work's transaction, on a savepoint of its own."""
         # Closed for good at the end: a session kept past the block would otherwise write on
         # the thread's held connection later, outside any unit of work.
+        self.handed_out = True
         with (
             Session(
                 bind=self.usable(),

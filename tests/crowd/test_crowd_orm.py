@@ -138,6 +138,19 @@ def test_work_session_shares_the_unit_of_works_transaction(crowd_url: str) -> No
         assert [p.project_name for p in store.projects.find()] == ["committed"]
 
 
+def test_a_connection_kept_from_work_session_cannot_write_after_the_unit_of_work(
+    crowd_url: str,
+) -> None:
+    with CrowdStore(crowd_url) as store:
+        with store.unit_of_work() as work, work.session() as session:
+            kept = session.connection()
+            session.add(Project(project_name="inside"))
+        with pytest.raises(sa.exc.ResourceClosedError):
+            kept.execute(sa.insert(Project), {"project_name": "late"})
+        store.projects.new("after")
+        assert [p.project_name for p in store.projects.find()] == ["inside", "after"]
+
+
 def test_a_store_session_inside_a_unit_of_work_is_refused(crowd_url: str) -> None:
     with (
         CrowdStore(crowd_url) as store,

@@ -283,3 +283,31 @@ def test_calls_after_close_hold_nothing_and_still_refuse_a_nested_write(
     assert len(runner._held) == len(runner._writers) == 0
     assert store.engine.pool.checkedout() == 0
     assert [p.project_name for p in store.projects.find()] == ["late"]
+
+
+def test_a_connection_kept_from_a_unit_of_work_s_session_is_closed_with_it(
+    store: CrowdStore,
+) -> None:
+    with store.unit_of_work() as work:
+        with work.session() as session:
+            kept = session.connection()
+            kept.execute(sa.text("INSERT INTO projects (project_name) VALUES ('inside')"))
+        work.projects.new("also inside")
+
+    assert kept.closed
+    with pytest.raises(sa.exc.ResourceClosedError):
+        kept.execute(sa.text("INSERT INTO projects (project_name) VALUES ('late')"))
+    store.projects.new("after")
+    assert _writer_connection(store) is not kept
+    assert [p.project_name for p in store.projects.find()] == ["inside", "also inside", "after"]
+
+
+def test_a_unit_of_work_without_a_session_keeps_its_thread_s_connection(
+    store: CrowdStore,
+) -> None:
+    with store.unit_of_work() as work:
+        work.projects.new("first")
+    held = _writer_connection(store)
+    with store.unit_of_work() as work:
+        work.projects.new("second")
+    assert _writer_connection(store) is held and not held.closed

@@ -92,7 +92,8 @@ class CrowdRepositories:
         Committed when the block ends, rolled back if it raises; integrity errors at
         flush or commit come out as taskdb's errors. Relationships load only when asked
         (``selectinload``/``joinedload``): see docs/orm.md. Inside ``unit_of_work()``,
-        ``work.session()`` shares the unit of work's transaction.
+        ``work.session()`` shares the unit of work's transaction; it and its connection
+        are closed when the unit of work ends.
         """
         with translated("in a crowd session"), self._runner.session() as session:
             enforce(session, self.providers)
@@ -196,6 +197,9 @@ class CrowdStore(CrowdRepositories):
                         raise InvalidEntry(failure.on_end)
             finally:
                 runner.end()
+                if runner.handed_out:
+                    # session.connection() may outlive the block: closed, it cannot write later.
+                    self._autocommit.retire(connection)
 
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""
