@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from taskdb import checkpoints
 from taskdb.backends import READ_ONLY, UNBOUNDED_OVERFLOW, Backend, backend_for, parse_url
 from taskdb.errors import DatabaseError, ForeignDatabase, InvalidEntry, InvalidType
 from taskdb.files import prepare_sqlite_file, refuse_foreign_tag
@@ -232,9 +233,14 @@ def _install_events(
     if not backend.embedded:
         return
 
+    # On a SQLite with the WAL-reset bug, checkpoints no commit can race (taskdb.checkpoints).
+    guarded = checkpoints.Checkpoints() if checkpoints.AFFECTED else None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         configure_sqlite_connection(dbapi_connection, spec, where, synchronous)
+        if guarded is not None:
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -244,6 +250,8 @@ def _install_events(
         # Sent on the driver's connection: this runs on every write, SQLAlchemy adds nothing.
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
+        if guarded is not None:
+            guarded.before_write(driver)
         try:
             driver.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
