@@ -62,28 +62,34 @@ def _lags(store: CrowdStore, path: Path, writes: int) -> list[int]:
     return lags
 
 
-def test_an_affected_sqlite_checkpoints_with_the_writer_lock_every_so_many_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(checkpoints, "AFFECTED", True)
+def _nine_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, affected: bool
+) -> tuple[int, list[int]]:
+    """``wal_autocheckpoint`` and the lags of nine writes, taskdb checkpointing every third."""
+    monkeypatch.setattr(checkpoints, "AFFECTED", affected)
     monkeypatch.setattr(checkpoints, "EVERY", 3)
     path = tmp_path / "crowd.sqlite"
     with CrowdStore(f"sqlite:///{path}") as store:
-        assert _autocheckpoint(store) == 0  # SQLite's passive checkpoints are off
+        automatic = _autocheckpoint(store)
         lags = _lags(store, path, 9)
-        # Every third write checkpoints what came before it, then adds itself to the WAL.
-        assert max(lags) == 3, lags
-        assert all(1 in lags[start : start + 3] for start in range(len(lags) - 2)), lags
         assert len(store.projects.find()) == 9
+    return automatic, lags
+
+
+def test_an_affected_sqlite_checkpoints_with_the_writer_lock_every_so_many_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    automatic, lags = _nine_writes(tmp_path, monkeypatch, affected=True)
+    assert automatic == 0  # SQLite's passive checkpoints are off
+    # Every third write checkpoints what came before it, then adds itself to the WAL.
+    assert max(lags) == 3, lags
+    assert all(1 in lags[start : start + 3] for start in range(len(lags) - 2)), lags
 
 
 def test_an_unaffected_sqlite_keeps_sqlite_s_own_checkpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checkpoints, "AFFECTED", False)
-    monkeypatch.setattr(checkpoints, "EVERY", 3)
-    path = tmp_path / "crowd.sqlite"
-    with CrowdStore(f"sqlite:///{path}") as store:
-        assert _autocheckpoint(store) == 1000
-        # A few small writes stay below SQLite's 1,000-page threshold: none checkpoints.
-        assert _lags(store, path, 9) == list(range(1, 10))
+    automatic, lags = _nine_writes(tmp_path, monkeypatch, affected=False)
+    assert automatic == 1000
+    # A few small writes stay below SQLite's 1,000-page threshold: none checkpoints.
+    assert lags == list(range(1, 10))
