@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from taskdb.checkpoints import has_wal_reset_bug
 from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
 from taskdb.lifecycle import head_revision
@@ -47,6 +48,8 @@ def test_status_then_upgrade_then_check(tmp_path: Path, capsys: pytest.CaptureFi
     code, out = _run(capsys, "status", "--url", url)
     assert (code, "state:          current" in out) == (EXIT_OK, True)
     assert "application_id: 0x54444243" in out
+    assert f"sqlite:         {sqlite3.sqlite_version}" in out
+    assert ("WAL-reset bug" in out) is has_wal_reset_bug(sqlite3.sqlite_version_info)
 
     code, out = _run(capsys, "check", "--url", url)
     assert (code, "no drift" in out) == (EXIT_OK, True)

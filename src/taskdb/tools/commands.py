@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Engine
 
+from taskdb import checkpoints
+from taskdb.backends import backend_for
 from taskdb.engine import create_engine, database_file
 from taskdb.errors import InvalidEntry
 from taskdb.lifecycle import (
@@ -74,7 +77,19 @@ def cmd_status(args: argparse.Namespace, spec: StoreSpec) -> int:
     with _engine(args, spec) as engine:
         status = read_status(engine, spec)
     _show_status(status, args.json)
+    if backend_for(engine).embedded and not args.json:
+        print(f"sqlite:         {_sqlite_release()}")
     return _exit_for(status)
+
+
+def _sqlite_release() -> str:
+    """The SQLite release the sqlite3 module links, and whether it has the WAL-reset bug."""
+    if not checkpoints.AFFECTED:
+        return sqlite3.sqlite_version
+    return (
+        f"{sqlite3.sqlite_version} (has the WAL-reset bug, fixed in 3.51.3: taskdb's "
+        "connections checkpoint under the writer lock; see the README)"
+    )
 
 
 def cmd_current(args: argparse.Namespace, spec: StoreSpec) -> int:
