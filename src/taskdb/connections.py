@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Select
-from sqlalchemy.engine import Connection, RootTransaction
+from sqlalchemy.engine import Connection, NestedTransaction, RootTransaction
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -544,6 +544,15 @@ class _Witnessed:
             return False
 
 
+def _rolled_back(savepoint: NestedTransaction) -> bool:
+    """Roll back to ``savepoint``; False if the database no longer has it."""
+    try:
+        savepoint.rollback()
+    except Exception:
+        return False
+    return True
+
+
 class TransactionRunner:
     """Every call on one connection and transaction, owned by a unit of work.
 
@@ -619,8 +628,16 @@ class TransactionRunner:
     @contextmanager
     def _in_savepoint(self) -> Iterator[Connection]:
         connection = self.usable()
-        with connection.begin_nested():
+        savepoint = connection.begin_nested()
+        try:
             yield connection
+        except BaseException:
+            if not _rolled_back(savepoint):
+                # The database ended the whole transaction under the call (a MariaDB deadlock
+                # takes the savepoints with it): what came before is gone, so nothing may commit.
+                self.doom = _FAILED_AFTER_WRITING
+            raise  # the call's own error (a deadlock), not the savepoint's
+        savepoint.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

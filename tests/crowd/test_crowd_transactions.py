@@ -201,6 +201,29 @@ def test_an_interrupt_inside_a_write_comes_out_as_it_is_and_commits_nothing(
         assert snapshot(crowd_url) == before
 
 
+def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    # As a MariaDB deadlock does: the server rolls back the whole transaction, savepoints too.
+    def end_transaction(*args: Any) -> None:
+        if "INSERT INTO projects" in args[2] and "victim" in str(args[3]):
+            args[1].execute("ROLLBACK")
+            raise Boom
+
+    sa.event.listen(store.engine, "after_cursor_execute", end_transaction)
+    before = snapshot(crowd_url)
+    with (
+        pytest.raises(InvalidEntry, match="could have kept half"),
+        store.unit_of_work() as work,
+    ):
+        work.projects.new("before")
+        with pytest.raises(Boom):  # the call's own error, not the lost savepoint's
+            work.projects.new("victim")
+        with pytest.raises(InvalidEntry, match="lost the transaction"):
+            work.projects.new("after")
+    assert snapshot(crowd_url) == before
+
+
 def test_without_savepoints_a_failed_call_dooms_the_unit_of_work(
     store: CrowdStore, world: World, crowd_url: str
 ) -> None:
