@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from benchmarks.timing import Side
-from taskdb.backends import backend_for
+from taskdb.backends import MYSQL_SESSION, backend_for
 from taskdb.engine import BUSY_TIMEOUT_MS
 from tests.support.engines import ENGINES as TEST_ENGINES
 from tests.support.engines import SERVER_URL_VARIABLES, Target, admin_url, unreachable_reason
@@ -52,7 +52,8 @@ class Raw:
 
     SQLite: ``isolation_level=None`` (transactions by hand), busy_timeout, WAL,
     ``synchronous=NORMAL``, ``foreign_keys=ON``, and ``BEGIN IMMEDIATE`` around writes.
-    Servers: autocommit off, session time zone UTC, a commit per operation.
+    Servers: autocommit off, session time zone UTC (MariaDB: strict sql_mode too), a
+    commit per operation.
     SQL is written with ``?`` placeholders and converted for the server drivers.
     """
 
@@ -92,7 +93,7 @@ class Raw:
                 password=parsed.password or "",
                 database=parsed.database,
                 charset="utf8mb4",
-                init_command="SET time_zone = '+00:00'",
+                init_command=MYSQL_SESSION,
                 autocommit=False,
             )
 

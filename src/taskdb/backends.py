@@ -289,6 +289,14 @@ class PostgreSQLBackend(Backend):
             )
 
 
+# Each session in UTC, and strict: where a server's own sql_mode is not, an over-long
+# value would be cut to fit with a warning, and two long names could become one row.
+MYSQL_SESSION = (
+    "SET time_zone = '+00:00', "
+    "sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
+)
+
+
 class MySQLBackend(Backend):
     family = "mysql"
     dialects = ("mysql", "mariadb")
@@ -298,7 +306,7 @@ class MySQLBackend(Backend):
 
     def connect_args(self) -> dict[str, Any]:
         return {
-            "init_command": "SET time_zone = '+00:00'",
+            "init_command": MYSQL_SESSION,
             "charset": "utf8mb4",
             CONNECT_TIMEOUT: CONNECT_TIMEOUT_S,
         }

@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from taskdb.backends import CONNECT_TIMEOUT_S, backend_for
+from taskdb.backends import CONNECT_TIMEOUT_S, MYSQL_SESSION, backend_for
 from taskdb.crowd import CrowdStore
 from taskdb.engine import create_engine
 from taskdb.errors import DatabaseError, InvalidEntry
 from taskdb.quantum import TaskInfo, TaskStore
 from taskdb.spec import CROWD, QUANTUM
-from tests.support.engines import Target
+from tests.support.engines import Target, server_url
 
 SERVER_SCHEMES = ("postgresql+psycopg", "mysql+pymysql")
 # psycopg rounds a connect timeout below 2 s up to 2 s.
@@ -95,6 +95,44 @@ def test_connect_args_are_merged_key_by_key(target: Target) -> None:
         engine.dispose()
     taskdb_own = backend_for(url).connect_args()
     assert params.items() >= {**taskdb_own, **extra}.items()
+
+
+@pytest.fixture
+def mysql_target(tmp_path: Path) -> Iterator[Target]:
+    """sql_mode is MariaDB's and MySQL's alone."""
+    server_url("mysql")  # skips, or fails under CI, when the server cannot be reached
+    made = Target("mysql", tmp_path)
+    yield made
+    made.drop_created()
+
+
+@pytest.mark.parametrize("server_mode", ["", "NO_ENGINE_SUBSTITUTION", "STRICT_TRANS_TABLES"])
+def test_mariadb_sessions_are_strict_whatever_the_server_s_sql_mode(
+    mysql_target: Target, server_mode: str
+) -> None:
+    engine = create_engine(mysql_target.fresh_url(), CROWD)
+    try:
+        with engine.connect() as connection:
+            # As a server configured with ``server_mode`` would start the session.
+            connection.exec_driver_sql(f"SET SESSION sql_mode = '{server_mode}'")
+            connection.exec_driver_sql(MYSQL_SESSION)
+            modes = connection.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar()
+            assert "STRICT_ALL_TABLES" in modes.split(",")
+            assert set(filter(None, server_mode.split(","))) <= set(modes.split(","))
+            connection.exec_driver_sql("CREATE TEMPORARY TABLE narrow (name VARCHAR(3))")
+            with pytest.raises(sa.exc.DataError, match="Data too long"):
+                connection.exec_driver_sql("INSERT INTO narrow VALUES ('four')")
+    finally:
+        engine.dispose()
+
+
+def test_a_store_s_own_mariadb_connections_are_strict(mysql_target: Target) -> None:
+    with (
+        CrowdStore(mysql_target.migrated_url(CROWD)) as store,
+        store.engine.connect() as connection,
+    ):
+        modes = connection.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar()
+        assert "STRICT_ALL_TABLES" in modes.split(",")
 
 
 def test_a_connect_arg_the_caller_names_replaces_only_that_key(server_target: Target) -> None:
