@@ -130,6 +130,31 @@ def test_a_refused_driver_write_names_the_missing_entry_and_changes_nothing(
     assert len(driver_writes) == 2
 
 
+def test_repeated_writes_prepare_their_statements_once(
+    store: CrowdStore, driver_writes: list[str]
+) -> None:
+    # The prepared statements are kept by statement: one built per call would pile up.
+    world = build_world(store)
+    other = store.projects.new("other")
+    task = store.tasks.new("not run yet", "mock", world.project)
+    prepared = store._autocommit.writes._prepared  # type: ignore[union-attr]
+
+    def rounds(count: int) -> None:
+        for index in range(count):
+            store.tasks.update(task, f"task-{index}")
+            store.tasks.update(task, project_id=(world.project, other)[index % 2])
+            store.units.update_status(world.unit, ("launched", "assigned")[index % 2])
+
+    rounds(2)
+    kept = len(prepared)
+    driver_writes.clear()
+    rounds(20)
+    assert len(driver_writes) == 60  # every write ran on the driver
+    assert len(prepared) == kept
+    assert store.tasks.get(task).task_name == "task-19"
+    assert store.tasks.get(task).project_id == other
+
+
 def test_sql_logged_or_translated_writes_go_through_core(
     tmp_path: Path, driver_writes: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:

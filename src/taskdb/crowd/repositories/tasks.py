@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from taskdb.crowd.inputs import NewTask, TaskChange
 from taskdb.crowd.models import Task, TaskRun
@@ -86,17 +86,28 @@ class TaskRepository(Repository[TaskRecord]):
         change = self._validated(TaskChange, {"task_name": task_name, "project_id": project_id})
         values = change.model_dump(exclude_none=True)
         runs = table_of(TaskRun)
-        has_runs = exists().where(runs.c.task_id == wanted)
+        has_runs = exists().where(runs.c.task_id == bindparam("_entry_id"))
         with self._runner.writing(one_write=True) as connection:
             if values:
-                statement = (
-                    self.table.update().where(self.key() == wanted, ~has_runs).values(**values)
+                names = tuple(sorted(values))
+                # Built once per set of columns: the prepared statements are kept by statement.
+                statement = self._statement(
+                    ("update unless run", *names),
+                    lambda: (
+                        self.table.update()
+                        .where(self.key() == bindparam("_entry_id"), ~has_runs)
+                        .values({name: bindparam(f"_set_{name}") for name in names})
+                    ),
                 )
-                if self._write(connection, statement, {}, [values]).rowcount == 1:
+                parameters = {f"_set_{name}": value for name, value in values.items()}
+                written = self._write(
+                    connection, statement, {"_entry_id": wanted, **parameters}, [values]
+                )
+                if written.rowcount == 1:
                     return
             # Nothing changed: say why, from inside the same transaction.
             found: Any = connection.execute(
-                select(self.key(), has_runs).where(self.key() == wanted)
+                select(self.key(), has_runs).where(self.key() == wanted), {"_entry_id": wanted}
             ).first()
             if found is None:
                 raise self._missing(wanted)
