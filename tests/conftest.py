@@ -39,6 +39,15 @@ def server_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ta
 
 
 @pytest.fixture
+def mysql_target(tmp_path: Path) -> Iterator[Target]:
+    """For MariaDB's and MySQL's own behaviour (sql_mode, VARCHAR limits, driver options)."""
+    server_url("mysql")
+    made = Target("mysql", tmp_path)
+    yield made
+    made.drop_created()
+
+
+@pytest.fixture
 def sqlite_target(tmp_path: Path) -> Target:
     """For tests of SQLite-only behaviour (file headers, the seed's own files)."""
     return Target("sqlite", tmp_path)

@@ -419,7 +419,7 @@ def parse_url(url: str | URL) -> URL:
         raise InvalidType(f"{url!r} is not a database URL; expected e.g. {_URL_EXAMPLES}")
     try:
         return make_url(url)
-    except sa_exc.ArgumentError as error:
+    except (sa_exc.ArgumentError, ValueError) as error:  # ValueError: a port that is no number
         raise InvalidEntry(
             f"{url!r} is not a database URL; expected e.g. {_URL_EXAMPLES}"
         ) from error

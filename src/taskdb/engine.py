@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
@@ -92,6 +93,8 @@ def connect_database(
     parsed = parse_url(url)
     backend = backend_for(parsed)
     file = _file_of(parsed, backend)
+    if file is not None and parsed.database != str(file) and not _is_uri(parsed):
+        parsed = parsed.set(database=str(file))  # the driver opens what taskdb checked: ~ expanded
     public = parsed.render_as_string(hide_password=True)
     arguments = merge_engine_options(backend.engine_options(parsed), options)
     try:
@@ -108,6 +111,8 @@ def connect_database(
             f"engine options not accepted for {parsed.drivername} ({error}); they are "
             "keyword arguments of sqlalchemy.create_engine"
         ) from error
+    except ValueError as error:  # the dialect reads the URL's query: ?connect_timeout=abc
+        raise InvalidEntry(f"the URL's query is not accepted for {public} ({error})") from error
     _install_events(engine, backend, spec, file, str(file or public), synchronous)
     _MADE_FOR[engine.dialect] = spec
     if file is not None and _pool_grows(arguments):
@@ -185,7 +190,30 @@ def database_file(source: str | Engine) -> Path | None:
 def _file_of(url: URL, backend: Backend) -> Path | None:
     if not backend.embedded or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database).expanduser()
+    name = url.database
+    if "\x00" in name:
+        raise InvalidEntry(f"{name!r}: a file name cannot hold a NUL character")
+    if _is_uri(url):
+        return _file_of_uri(name, url.query.get("mode"))
+    return Path(name).expanduser()
+
+
+def _is_uri(url: URL) -> bool:
+    return str(url.query.get("uri", "")).lower() in ("true", "1")
+
+
+def _file_of_uri(name: str, mode: object) -> Path | None:
+    """The file a SQLite ``file:`` URI names (``sqlite:///file:path?mode=ro&uri=true``).
+
+    ``mode``: the URL's own ``mode``, which SQLAlchemy hands on inside the URI.
+    """
+    parts = urlsplit(name)
+    if parts.scheme != "file":
+        return Path(name)  # SQLite reads a name without file: as a plain file name
+    path = unquote(parts.path)
+    if "memory" in (mode, *parse_qs(parts.query).get("mode", ())) or path in ("", ":memory:"):
+        return None
+    return Path(path)
 
 
 def public_url(source: str | Engine) -> str:
@@ -209,6 +237,11 @@ def single_statement_reader(engine: Engine) -> Engine:
     return engine.execution_options(**backend_for(engine).read_options())
 
 
+# What drivers raise, before any connection, for an argument they cannot use
+# (PyMySQL: ?charset=bogus, ?connect_timeout=abc, ?ssl_ca=/missing).
+_REFUSED_ARGUMENTS = (ValueError, TypeError, AttributeError, LookupError, FileNotFoundError)
+
+
 def _install_events(
     engine: Engine,
     backend: Backend,
@@ -228,7 +261,13 @@ def _install_events(
     ) -> DBAPIConnection:
         if file is not None:
             prepare_sqlite_file(file, spec)
-        return backend.connect(dialect, cargs, cparams)
+        try:
+            return backend.connect(dialect, cargs, cparams)
+        except _REFUSED_ARGUMENTS as error:
+            raise InvalidEntry(
+                f"the {dialect.driver} driver refused the connection arguments for {where} "
+                f"(the URL's query or connect_args): {type(error).__name__}: {error}"
+            ) from error
 
     if not backend.embedded:
         return

@@ -19,7 +19,7 @@ from taskdb.engine import create_engine
 from taskdb.errors import DatabaseError, InvalidEntry
 from taskdb.quantum import TaskInfo, TaskStore
 from taskdb.spec import CROWD, QUANTUM
-from tests.support.engines import Target, server_url
+from tests.support.engines import Target
 
 SERVER_SCHEMES = ("postgresql+psycopg", "mysql+pymysql")
 # psycopg rounds a connect timeout below 2 s up to 2 s.
@@ -95,15 +95,6 @@ def test_connect_args_are_merged_key_by_key(target: Target) -> None:
         engine.dispose()
     taskdb_own = backend_for(url).connect_args()
     assert params.items() >= {**taskdb_own, **extra}.items()
-
-
-@pytest.fixture
-def mysql_target(tmp_path: Path) -> Iterator[Target]:
-    """sql_mode is MariaDB's and MySQL's alone."""
-    server_url("mysql")  # skips, or fails under CI, when the server cannot be reached
-    made = Target("mysql", tmp_path)
-    yield made
-    made.drop_created()
 
 
 @pytest.mark.parametrize("server_mode", ["", "NO_ENGINE_SUBSTITUTION", "STRICT_TRANS_TABLES"])
@@ -192,6 +183,60 @@ def test_bad_engine_options_are_invalid_entry(target: Target, options: Any) -> N
         CrowdStore(url, engine_options=options)
     with pytest.raises(InvalidEntry):
         TaskStore(url=target.migrated_url(QUANTUM), engine_options=options)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://root@127.0.0.1:abc/x",
+        "mysql+pymysql://root@127.0.0.1:abc/x",
+        "sqlite:////tmp/a\x00b.sqlite",
+    ],
+    ids=["port_pg", "port_mysql", "nul"],
+)
+def test_a_malformed_url_is_invalid_entry(url: str) -> None:
+    with pytest.raises(InvalidEntry):
+        CrowdStore(url)
+    with pytest.raises(InvalidEntry):
+        TaskStore(url=url)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["charset=bogus", "connect_timeout=abc", "local_infile=abc", "ssl_ca=/nonexistent"],
+)
+def test_url_options_the_mysql_driver_refuses_are_invalid_entry(
+    mysql_target: Target, query: str
+) -> None:
+    url = f"{mysql_target.migrated_url(QUANTUM)}?{query}"
+    with pytest.raises(InvalidEntry, match=query.partition("=")[0]):
+        TaskStore(url=url).count()
+
+
+def test_a_sqlite_url_under_home_opens_the_file_taskdb_checked(isolated_home: Path) -> None:
+    with CrowdStore("sqlite:///~/stores/crowd.sqlite") as store:
+        store.projects.new("p")
+        assert store.engine.url.database == str(isolated_home / "stores" / "crowd.sqlite")
+    assert (isolated_home / "stores" / "crowd.sqlite").stat().st_size > 0
+    assert not Path("~").exists()
+
+
+def test_a_sqlite_uri_url_is_the_file_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "uri" / "tasks.sqlite"
+    store = TaskStore(url=f"sqlite:///file:{path}?uri=true")
+    try:
+        store.save(TaskInfo(task_id="t1", backend="sim"))
+        assert store.db_path == path
+        assert path.exists()
+        store.clear_all()
+        assert not path.exists()
+        assert store.count() == 0
+    finally:
+        store.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["uri"]  # no "file:" folder beside it
 
 
 # -- a caller's engine -----------------------------------------------------------------
