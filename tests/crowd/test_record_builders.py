@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from taskdb.crowd.fields import StoredUnitStatus
 from taskdb.crowd.record_builders import records_builder
 from taskdb.crowd.records import RECORDS, Record, WorkerRecord
+from taskdb.crowd.repositories.workers import WorkerRepository
 from taskdb.crowd.vocab import AgentStatus, UnitStatus
 
 
@@ -263,3 +264,15 @@ def test_a_pydantic_without_the_slots_known_gets_no_builder(
     monkeypatch.setattr(taskdb.assembled, "SLOT_SETTERS", None)
     assert not taskdb.assembled.can_assemble(WorkerRecord)
     assert records_builder(WorkerRecord) is None
+
+
+def test_a_repository_whose_record_lost_step_with_its_table_is_refused_when_defined() -> None:
+    # A model given a column its record lacks: refused at once, never a raw error per read.
+    class Shorter(Record):
+        worker_id: int
+        worker_name: str
+
+    with pytest.raises(TypeError, match=r"Shorter has the fields .* but workers has the columns"):
+
+        class Drifted(WorkerRepository):
+            record = Shorter  # type: ignore[assignment]

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from taskdb.crowd.models import CrowdBase
 from taskdb.engine import create_engine
-from taskdb.errors import DatabaseMismatch, EntryDoesNotExist
+from taskdb.errors import DatabaseError, DatabaseMismatch, EntryDoesNotExist, InvalidEntry
 from taskdb.lifecycle import open_engine
+from taskdb.quantum import TaskInfo, TaskStore
 from taskdb.quantum.models import QuantumBase
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
 from taskdb.tools.copy import copy_database
@@ -123,3 +124,18 @@ def test_copy_only_reads_its_source(sqlite_target: Target, tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("mephisto")) == [
         "mephisto.db"
     ]
+
+
+def test_a_source_row_the_target_cannot_hold_fails_the_copy_and_leaves_the_target_empty(
+    mysql_target: Target, tmp_path: Path
+) -> None:
+    source_url = f"sqlite:///{tmp_path / 'tasks.sqlite'}"
+    with TaskStore(url=source_url) as source:
+        source.save(TaskInfo(task_id="fits", backend="sim"))
+        source.save(TaskInfo(task_id="x" * 300, backend="sim"))  # over MariaDB's VARCHAR(255)
+    target_url = mysql_target.migrated_url(QUANTUM)
+    with pytest.raises(DatabaseError, match="longer than this engine allows") as failed:
+        copy_database(QUANTUM, source_url, target_url)
+    # The source's data, not the request, is at fault: taskdb copy exits 1, not 2.
+    assert not isinstance(failed.value, InvalidEntry)
+    assert all(rows == [] for rows in _rows(target_url, QUANTUM, QuantumBase.metadata).values())

@@ -16,7 +16,13 @@ from sqlalchemy.engine import Connection
 
 from taskdb.backends import READ_ONLY, backend_for, parse_url
 from taskdb.engine import create_engine, database_file, public_url
-from taskdb.errors import DatabaseMismatch, EntryDoesNotExist, translated
+from taskdb.errors import (
+    DatabaseError,
+    DatabaseMismatch,
+    EntryDoesNotExist,
+    InvalidEntry,
+    translated,
+)
 from taskdb.lifecycle.open import prepare
 from taskdb.lifecycle.status import State, read_status
 from taskdb.spec import StoreSpec
@@ -37,8 +43,15 @@ def copy_database(spec: StoreSpec, source_url: str, target_url: str) -> dict[str
     try:
         _require_current_source(source, spec)
         prepare(target, spec)
-        with translated(f"copying the {spec.name} store"):
-            return _copy(spec, source, target)
+        try:
+            with translated(f"copying the {spec.name} store"):
+                return _copy(spec, source, target)
+        except InvalidEntry as refused:
+            # A source row the target cannot hold: the data's limit, not a bad request.
+            raise DatabaseError(
+                f"{refused}; the target is left empty: change that row in the source "
+                "(or the target's limits) and copy again"
+            ) from refused
     finally:
         source.dispose()
         target.dispose()

@@ -185,6 +185,13 @@ class Repository(Generic[R]):
         if {"table", "record", "filters"} & cls.__dict__.keys() and hasattr(cls, "table"):
             # What every read of the table looks up, settled once per class.
             cls._names = tuple(cls.table.columns.keys())
+            if hasattr(cls, "record") and cls._names != tuple(cls.record.model_fields):
+                # A model changed without its record: say so now, not at the first read.
+                raise TypeError(
+                    f"{cls.record.__name__} has the fields {list(cls.record.model_fields)}, "
+                    f"but {cls.table.name} has the columns {list(cls._names)}: a record "
+                    "lists its table's columns, in their order (taskdb.crowd.records)"
+                )
             cls._read_records = TypeAdapter(list[cls.record]).validator.validate_python  # type: ignore[name-defined]
             cls._build_records = records_builder(cls.record)
             cls._filter_checks = {
