@@ -11,6 +11,7 @@ messages) only fills the descriptive fields of :class:`EntryError`.
 from __future__ import annotations
 
 import functools
+import inspect
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -268,14 +269,30 @@ def operation(doing: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
             except UnicodeEncodeError as error:  # text the driver cannot encode (a lone surrogate)
                 raise InvalidEntry(f"{_context(doing, args)}: {_UNENCODABLE} ({error})") from error
             except TypeError as error:
-                if error.__traceback__ is not None and error.__traceback__.tb_next is None:
-                    # Raised by the call itself (a missing or unexpected argument), not inside.
+                if wrong_call(method, args, kwargs, error):
                     raise InvalidType(f"{_context(doing, args)}: {error}") from error
                 raise
 
         return run
 
     return decorate
+
+
+def wrong_call(
+    function: Callable[..., Any],
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    error: TypeError,
+) -> bool:
+    """Whether ``error`` says ``function`` was called with a missing or unexpected argument."""
+    if error.__traceback__ is not None and error.__traceback__.tb_next is None:
+        return True  # raised by the call itself, not inside
+    try:
+        # A @contextmanager function binds its arguments a few frames down.
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError:
+        return True
+    return False
 
 
 def refused_input(error: ValidationError) -> dict[str, Any]:

@@ -269,3 +269,31 @@ def test_the_messages_of_type_errors_name_the_argument_and_what_is_allowed(
         store.units.new_many(5)  # type: ignore[arg-type]
     with pytest.raises(InvalidType, match=r"pay_amount: an amount is a number, got '1\.0'"):
         store.units.new(1, 1, 1, 1, 0, "1.0", "mock", "x")  # type: ignore[arg-type]
+
+
+_WRONG_STORE_CALLS: dict[str, Callable[[CrowdStore], object]] = {
+    "unit_of_work_positional": lambda store: store.unit_of_work(True),  # type: ignore[misc]
+    "unit_of_work_misspelt": lambda store: store.unit_of_work(savepoint=False),  # type: ignore[call-arg]
+    "session_positional": lambda store: store.session(1),  # type: ignore[call-arg]
+    "close_positional": lambda store: store.close(1),  # type: ignore[call-arg]
+    "open_misspelt": lambda store: CrowdStore(store.engine.url, upgrades=True),  # type: ignore[call-arg]
+}
+
+
+@pytest.mark.parametrize("call", list(_WRONG_STORE_CALLS), ids=list(_WRONG_STORE_CALLS))
+def test_a_wrong_call_of_the_store_itself_is_invalid_type(
+    store: CrowdStore, world: World, crowd_url: str, call: str
+) -> None:
+    before = snapshot(crowd_url)
+    with pytest.raises(InvalidType, match="argument"):
+        _WRONG_STORE_CALLS[call](store)
+    with store.unit_of_work() as work, pytest.raises(InvalidType, match="positional argument"):
+        work.session(1)  # type: ignore[call-arg]
+    assert snapshot(crowd_url) == before
+    assert store.projects.get(world.project).project_name == "project"  # still open
+
+
+@pytest.mark.parametrize("upgrade", ["no", 1, None])
+def test_upgrade_must_be_a_bool(crowd_url: str, upgrade: object) -> None:
+    with pytest.raises(InvalidType, match="upgrade is True or False"):
+        CrowdStore(crowd_url, upgrade=upgrade)  # type: ignore[arg-type]

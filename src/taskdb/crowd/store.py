@@ -27,7 +27,7 @@ from taskdb.crowd.repositories import (
 from taskdb.crowd.session_rules import enforce
 from taskdb.crowd.vocab import PROVIDERS, ProviderRegistry
 from taskdb.engine import Durability, public_url
-from taskdb.errors import InvalidEntry, InvalidType, translated
+from taskdb.errors import InvalidEntry, InvalidType, operation, translated
 from taskdb.lifecycle.open import open_engine
 from taskdb.spec import CROWD
 
@@ -85,6 +85,7 @@ class CrowdRepositories:
         self.qualifications = QualificationRepository(runner, providers)
         self.granted_qualifications = GrantedQualificationRepository(runner, providers)
 
+    @operation("opening a crowd session")
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A SQLAlchemy ORM ``Session`` for queries the repositories do not cover.
@@ -131,6 +132,7 @@ class CrowdStore(CrowdRepositories):
             power loss, as the seed's rollback journal was). Servers keep their own.
     """
 
+    @operation("opening the crowd store")
     def __init__(
         self,
         url: str | None = None,
@@ -162,6 +164,7 @@ class CrowdStore(CrowdRepositories):
         """The database URL, password hidden."""
         return public_url(self.engine)
 
+    @operation("opening a crowd unit of work")
     @contextmanager
     def unit_of_work(self, *, savepoints: bool = True) -> Iterator[CrowdRepositories]:
         """Repositories on one transaction: committed at the end, rolled back on an error.
@@ -201,6 +204,7 @@ class CrowdStore(CrowdRepositories):
                     # session.connection() may outlive the block: closed, it cannot write later.
                     self._autocommit.retire(connection)
 
+    @operation("closing the crowd store")
     def close(self) -> None:
         """Release the pooled connections of an engine the store created; a given one stays."""
         self._autocommit.close()

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from taskdb.engine import Database, Durability, connect_database, engine_options_of
-from taskdb.errors import DatabaseBehind, InvalidEntry
+from taskdb.errors import DatabaseBehind, InvalidEntry, InvalidType
 from taskdb.lifecycle.check import verify_pages_once
 from taskdb.lifecycle.status import DatabaseStatus, State, refuse_unusable, status_of
 from taskdb.lifecycle.upgrade import upgrade_database
@@ -74,6 +74,8 @@ def open_engine(
     is upgraded under the migration lock, as ``taskdb upgrade`` would. A foreign or too
     new database is refused either way.
     """
+    if not isinstance(upgrade, bool):
+        raise InvalidType(f"upgrade is True or False, got {upgrade!r}")
     if engine is not None:
         if url:
             raise InvalidEntry(f"give the {spec.name} store either a URL or an engine, not both")
