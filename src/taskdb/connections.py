@@ -67,6 +67,11 @@ _WRITE_IN_UNIT_OF_WORK = (
     "(work.units.new(...)), not through the store or a second unit of work: "
     "on SQLite that write would wait for the unit of work's own lock"
 )
+_WRITE_IN_SESSION = (
+    "inside store.session(), write through the session (session.add(...)) or after the "
+    "block, not through the store, a unit of work or a second session: on SQLite that "
+    "write would wait for the session's own lock"
+)
 
 
 _WRITE_IN_WRITE = (
@@ -381,7 +386,7 @@ class AutocommitRunner:
         self._held = HeldReaders(engine) if hold else None
         self._writers = HeldWriters(engine) if hold else None
         self.writes = driver_writes(engine)
-        self._units_of_work = threading.local()
+        self._inside = threading.local()  # refusal: why the store may not write now
 
     def close(self) -> None:
         """Release the connections held by every thread."""
@@ -397,15 +402,25 @@ class AutocommitRunner:
         The store itself must not write in the meantime: on SQLite that write would
         wait for the unit of work's own lock.
         """
-        if getattr(self._units_of_work, "active", False):
-            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
-        self._units_of_work.active = True
-        try:
+        with self._writing_inside(_WRITE_IN_UNIT_OF_WORK):
             writers = self._writers
             with writers.connected() if writers is not None else self._engine.connect() as held:
                 yield held
+
+    @contextmanager
+    def _writing_inside(self, refusal: str) -> Iterator[None]:
+        """This thread inside a block holding a transaction: the store's writes say ``refusal``."""
+        self._refuse_if_inside()
+        self._inside.refusal = refusal
+        try:
+            yield
         finally:
-            self._units_of_work.active = False
+            self._inside.refusal = None
+
+    def _refuse_if_inside(self) -> None:
+        refusal = getattr(self._inside, "refusal", None)
+        if refusal is not None:
+            raise InvalidEntry(refusal)
 
     def retire(self, connection: Connection) -> None:
         """Close a unit of work's ``connection`` as it ends, instead of holding it on."""
@@ -413,8 +428,7 @@ class AutocommitRunner:
             self._writers.retire(connection)
 
     def writing(self, *, one_write: bool = False) -> AbstractContextManager[Connection]:
-        if getattr(self._units_of_work, "active", False):
-            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
+        self._refuse_if_inside()
         if self._writers is not None:
             return self._writers.transaction()
         return self._engine.begin()
@@ -443,10 +457,12 @@ class AutocommitRunner:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session in a transaction of its own, committed when the block ends."""
-        if getattr(self._units_of_work, "active", False):
-            raise InvalidEntry(_WRITE_IN_UNIT_OF_WORK)
-        # Closed for good at the end, so a session kept past the block cannot write again.
-        with Session(self._engine, close_resets_only=False) as session, session.begin():
+        with (
+            self._writing_inside(_WRITE_IN_SESSION),
+            # Closed for good at the end, so a session kept past the block cannot write again.
+            Session(self._engine, close_resets_only=False) as session,
+            session.begin(),
+        ):
             yield session
 
 

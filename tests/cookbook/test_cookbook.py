@@ -8,6 +8,7 @@ read), and docs/orm.md is checked to show the code of tests/support/cookbook.py 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -298,8 +299,13 @@ def test_the_doc_shows_the_cookbooks_imports() -> None:
     assert f"```python\n{imports}```" in DOC.read_text()
 
 
-def test_the_docs_session_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_docs_session_example_runs_as_written(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On the default crowd file, which the autouse isolated_home keeps in tmp_path."""
+    # Importing Mephisto (tests/integrations, maybe earlier in this worker) makes the root
+    # logger print INFO to stdout; the example's own output is what is checked here.
+    monkeypatch.setattr(logging.root, "handlers", [])
     section = DOC.read_text().split("## Sessions\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 1

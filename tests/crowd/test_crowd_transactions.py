@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from taskdb.crowd import CrowdStore, NewUnit
+from taskdb.crowd.models import Project
 from taskdb.crowd.repositories import base
 from taskdb.errors import (
     EntryAlreadyExists,
@@ -415,6 +416,24 @@ def test_writing_through_the_store_inside_a_unit_of_work_fails_fast(store: Crowd
         work.projects.new("still-usable")
     assert time.monotonic() - started < 10
     assert [p.project_name for p in store.projects.find()] == ["inside", "still-usable"]
+    store.projects.new("after")
+
+
+def test_writing_through_the_store_inside_a_session_fails_fast(store: CrowdStore) -> None:
+    # On SQLite the store's write would wait out the busy timeout for the session's lock.
+    started = time.monotonic()
+    with store.session() as session:
+        session.add(Project(project_name="inside"))
+        session.flush()
+        with pytest.raises(InvalidEntry, match="write through the session"):
+            store.projects.new("beside")
+        with pytest.raises(InvalidEntry, match="write through the session"), store.unit_of_work():
+            pass
+        with pytest.raises(InvalidEntry, match="second session"), store.session():
+            pass
+        assert store.projects.find() == []  # reads still work; the block is not committed yet
+    assert time.monotonic() - started < 10
+    assert [p.project_name for p in store.projects.find()] == ["inside"]
     store.projects.new("after")
 
 

@@ -8,6 +8,7 @@ SchemaMismatch with nothing written; status calls it ``mismatch``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -266,3 +267,17 @@ def test_table_columns_lists_base_tables_in_one_read(target: Target) -> None:
     assert set(every) == {"tasks", QUANTUM.version_table}
     assert named == {"tasks": every["tasks"]}
     assert {"task_id", "metadata_json"} <= every["tasks"]
+
+
+def test_a_layout_built_in_memory_says_nothing_a_real_upgrade_still_reports(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    revision_layout.cache_clear()
+    with caplog.at_level(logging.INFO):
+        revision_layout(CROWD, "crowd_0001")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        CrowdStore(f"sqlite:///{tmp_path / 'crowd.sqlite'}").close()
+    said = [r.getMessage() for r in caplog.records if r.name == "alembic.runtime.migration"]
+    assert any(line.startswith("Running upgrade  -> crowd_0001") for line in said)

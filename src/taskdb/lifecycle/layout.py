@@ -23,7 +23,10 @@ own tables are read there; the server-only ``insert_seq`` is not compared.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic.operations import Operations
@@ -38,6 +41,32 @@ from taskdb.spec import StoreSpec
 
 # The column of Alembic's version table.
 VERSION_COLUMNS = frozenset({"version_num"})
+
+
+class _BuildsInMemory(logging.Filter):
+    """Drops Alembic's progress lines while this thread builds a layout in memory.
+
+    Its "Running upgrade -> crowd_0001" would read as work on the user's database.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._building = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self._building, "on", False)
+
+    @contextmanager
+    def building(self) -> Iterator[None]:
+        self._building.on = True
+        try:
+            yield
+        finally:
+            self._building.on = False
+
+
+_QUIET = _BuildsInMemory()
+logging.getLogger("alembic.runtime.migration").addFilter(_QUIET)
 
 
 @dataclass(frozen=True)
@@ -85,7 +114,7 @@ def revision_layout(spec: StoreSpec, revision: str) -> Layout:
     scripts = script_directory(spec)
     engine = create_engine("sqlite://", spec, poolclass=StaticPool)
     try:
-        with engine.connect() as connection:
+        with _QUIET.building(), engine.connect() as connection:
             context = MigrationContext.configure(
                 connection,
                 opts={
