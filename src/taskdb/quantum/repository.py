@@ -113,10 +113,13 @@ class TaskInfoRepository:
     @operation("clearing {entity}s")
     def delete_statuses(self, statuses: object) -> int:
         wanted = sorted(set(normalize_statuses(statuses, "terminal_statuses")))  # type: ignore[arg-type]
-        statement, values = _delete_statuses(wanted)
+        deleted = 0
         with self._runner.writing() as connection:
-            result = self._runner.execute(connection, statement, values)
-        return int(result.rowcount)
+            # In slices: PostgreSQL takes at most 65,535 parameters in one statement.
+            for start in range(0, max(len(wanted), 1), _STATUSES_PER_DELETE):
+                statement, values = _delete_statuses(wanted[start : start + _STATUSES_PER_DELETE])
+                deleted += self._runner.execute(connection, statement, values).rowcount
+        return deleted
 
     @operation("clearing all {entity}s")
     def delete_all(self) -> None:
@@ -129,6 +132,9 @@ class TaskInfoRepository:
             (TASKS, "upsert", self._backend.family),
             lambda: self._backend.upsert(TASKS, ("task_id",), changed),
         )
+
+
+_STATUSES_PER_DELETE = 10_000
 
 
 def _delete_statuses(wanted: builtins.list[str]) -> tuple[sa.Delete, dict[str, object]]:
