@@ -202,13 +202,18 @@ SAME_RULES = [
         lambda session: session.add(Worker(worker_name="nul\x00", provider_type="mock")),
         "NUL",
     ),
+    (
+        lambda store: store.projects.new(5),
+        lambda session: session.add(Project(project_name=5)),
+        "valid string",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("repository_call", "session_write", "shared"),
     SAME_RULES,
-    ids=["reserved", "empty", "provider", "id-range", "nul"],
+    ids=["reserved", "empty", "provider", "id-range", "nul", "type"],
 )
 def test_the_same_bad_input_fails_the_same_way_through_both_paths(
     crowd_url: str, repository_call: Any, session_write: Any, shared: str
@@ -220,6 +225,8 @@ def test_the_same_bad_input_fails_the_same_way_through_both_paths(
             session_write(session)
         assert shared in str(through_repository.value)
         assert shared in str(through_session.value)
+        # A wrong type is InvalidType (also a TypeError) both ways, a bad value neither way.
+        assert type(through_session.value) is type(through_repository.value)
         assert store.projects.find() == [] and store.workers.find() == []
 
 

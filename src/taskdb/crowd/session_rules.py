@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from taskdb.crowd import inputs, models
 from taskdb.crowd.fields import PROVIDERS_CONTEXT, AgentStatusValue, UnitStatusValue
 from taskdb.crowd.vocab import ProviderRegistry
-from taskdb.errors import InvalidEntry, explain
+from taskdb.errors import InvalidEntry, InvalidType, explain, is_type_problem
 
 # The input model whose fields a repository checks before it writes each table.
 _INPUTS: dict[type[models.CrowdBase], type[BaseModel]] = {
@@ -86,6 +86,7 @@ def _rules_of(instance: object) -> dict[str, TypeAdapter[Any]]:
 
 def _check(instance: object, rules: dict[str, TypeAdapter[Any]], context: dict[str, Any]) -> None:
     problems: list[str] = []
+    wrong_type = False
     for name, rule in rules.items():
         value = getattr(instance, name)
         if value is None:
@@ -94,12 +95,15 @@ def _check(instance: object, rules: dict[str, TypeAdapter[Any]], context: dict[s
             checked = rule.validate_python(value, context=context)
         except ValidationError as error:
             problems.append(f"{name}: {explain(error)}")
+            wrong_type = wrong_type or any(map(is_type_problem, error.errors(include_url=False)))
             continue
         if checked != value or type(checked) is not type(value):
             setattr(instance, name, checked)  # stored as the repository stores it ("42" -> 42)
     if problems:
         table = getattr(type(instance), "__tablename__", type(instance).__name__)
-        raise InvalidEntry(f"writing {table} through a session: {'; '.join(problems)}")
+        # As the repositories: a wrong type anywhere makes it InvalidType (also a TypeError).
+        kind = InvalidType if wrong_type else InvalidEntry
+        raise kind(f"writing {table} through a session: {'; '.join(problems)}")
 
 
 def checked_tables() -> Iterable[str]:

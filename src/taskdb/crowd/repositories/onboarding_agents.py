@@ -31,7 +31,8 @@ class OnboardingAgentRepository(Repository[OnboardingAgentRecord]):
         Raises:
             EntryDoesNotExist: no worker has ``worker_id``, or no task run has ``task_run_id``.
             InvalidType: an argument is of a type it does not take (also a ``TypeError``).
-            InvalidEntry: an id is not one, or text is empty or not storable.
+            InvalidEntry: an id is not one, or ``task_type`` is not storable (it may be
+                empty, as the seed's).
             DatabaseError: the database failed.
         """
         values = self._validated(
