@@ -335,6 +335,15 @@ def check_application_id(cursor: sqlite3.Cursor, spec: StoreSpec, where: str) ->
     try:
         found = int(cursor.execute("PRAGMA application_id").fetchone()[0])
     except sqlite3.DatabaseError as error:
+        if (
+            getattr(error, "sqlite_errorcode", sqlite3.SQLITE_NOTADB) & 0xFF
+            != sqlite3.SQLITE_NOTADB
+        ):
+            # A SQLite file that cannot be read here (READONLY, CANTOPEN): not someone else's.
+            raise DatabaseError(
+                f"cannot read {where} ({error}); a file in WAL mode also needs its folder "
+                "writable, for the -shm file beside it"
+            ) from error
         raise ForeignDatabase(
             f"{where} is not a SQLite database ({error}); taskdb left it untouched"
         ) from error

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from taskdb.errors import ForeignDatabase
+from taskdb.engine import check_application_id
+from taskdb.errors import DatabaseError, ForeignDatabase
 from taskdb.lifecycle import open_engine
 from taskdb.spec import CROWD, QUANTUM, StoreSpec
 from tests.support.engines import Target
@@ -100,3 +101,25 @@ def test_a_foreign_wal_file_in_use_is_refused_without_touching_it(tmp_path: Path
         assert (_digest(path), _digest(wal)) == before
     finally:
         owner.close()
+
+
+class _RefusingCursor:
+    """A cursor whose read of the tag fails as SQLite fails with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def execute(self, _statement: str) -> object:
+        error = sqlite3.OperationalError("as SQLite says it")
+        error.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+        raise error
+
+
+def test_a_file_sqlite_cannot_read_here_is_not_called_foreign() -> None:
+    # A read-only folder: SQLite cannot make the -shm of a WAL file (SQLITE_READONLY).
+    for code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR):
+        with pytest.raises(DatabaseError, match=r"cannot read here\.sqlite") as raised:
+            check_application_id(_RefusingCursor(code), QUANTUM, "here.sqlite")  # type: ignore[arg-type]
+        assert not isinstance(raised.value, ForeignDatabase)
+    with pytest.raises(ForeignDatabase, match="is not a SQLite database"):
+        check_application_id(_RefusingCursor(sqlite3.SQLITE_NOTADB), QUANTUM, "here.sqlite")  # type: ignore[arg-type]
