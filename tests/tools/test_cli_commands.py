@@ -148,6 +148,23 @@ def test_upgrade_sql_prints_the_ddl_and_connects_nowhere(
 
 
 @pytest.mark.parametrize(
+    ("url", "collation", "note"),
+    [
+        ("mysql+pymysql://u@db.example/crowd", "utf8mb4_0900_bin", True),
+        ("mariadb+pymysql://u@db.example/crowd", "utf8mb4_nopad_bin", False),
+    ],
+)
+def test_upgrade_sql_for_mariadb_is_asked_by_its_own_url(
+    url: str, collation: str, note: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Unconnected, mysql+pymysql:// cannot tell MariaDB (utf8mb4_0900_bin is MySQL 8's).
+    code, out, err = _run(capsys, "upgrade", "--sql", "--url", url)
+    assert code == EXIT_OK
+    assert f"COLLATE {collation}" in out
+    assert ("for MariaDB give a mariadb+pymysql:// URL" in err) is note
+
+
+@pytest.mark.parametrize(
     ("url", "hint"),
     [
         ("postgres://u@h/db", "use postgresql+psycopg:// instead"),

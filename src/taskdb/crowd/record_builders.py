@@ -58,8 +58,9 @@ def _kind(field: FieldInfo) -> tuple[str, str] | None:
         return None
     if metadata == [] and annotation in (int, float, str):
         return f"type({{v}}) is {annotation.__name__}", "{v}"
-    if metadata == [] and annotation == (int | None):
-        return "{v} is None or type({v}) is int", "{v}"
+    for kind in (int, float, str):
+        if metadata == [] and annotation == (kind | None):  # a nullable column of its own
+            return f"{{v}} is None or type({{v}}) is {kind.__name__}", "{v}"
     enum = _status_enum(field)
     if enum is not None:
         # A stored status outside the enum reads back as the plain text stored.
@@ -178,6 +179,6 @@ def _sample(annotation: object) -> object:
         return 1
     if annotation is int or annotation == (int | None):
         return 7
-    if annotation is float:
+    if annotation is float or annotation == (float | None):
         return 1.5
     return "2024-01-01 00:00:00" if annotation == (str | None) else "completed"

@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import Engine
 
 from taskdb import checkpoints
-from taskdb.backends import backend_for
+from taskdb.backends import backend_for, parse_url
 from taskdb.engine import create_engine, database_file
 from taskdb.errors import InvalidEntry
 from taskdb.lifecycle import (
@@ -116,6 +116,13 @@ def cmd_upgrade(args: argparse.Namespace, spec: StoreSpec) -> int:
     url = spec.resolve_url(args.url)
     if args.sql:
         # Offline: the SQL goes to stdout for a DBA to review and run; nothing is connected.
+        if parse_url(url).get_backend_name() == "mysql":
+            # Unconnected, the dialect cannot tell MariaDB from MySQL, whose collations differ.
+            print(
+                "taskdb: the SQL is for MySQL 8 (utf8mb4_0900_bin); for MariaDB give a "
+                "mariadb+pymysql:// URL",
+                file=sys.stderr,
+            )
         command.upgrade(alembic_config(spec, url=url), args.revision, sql=True)
         return EXIT_OK
     with _engine(args, spec) as engine:
