@@ -418,11 +418,15 @@ def parse_url(url: str | URL) -> URL:
     if not isinstance(url, str):
         raise InvalidType(f"{url!r} is not a database URL; expected e.g. {_URL_EXAMPLES}")
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (sa_exc.ArgumentError, ValueError) as error:  # ValueError: a port that is no number
         raise InvalidEntry(
             f"{url!r} is not a database URL; expected e.g. {_URL_EXAMPLES}"
         ) from error
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        shown = parsed.render_as_string(hide_password=True)
+        raise InvalidEntry(f"{shown}: port {parsed.port} is not a TCP port (1 to 65535)")
+    return parsed
 
 
 def backend_for(source: Engine | Connection | Dialect | URL | str) -> Backend:

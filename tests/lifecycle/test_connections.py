@@ -191,8 +191,10 @@ def test_bad_engine_options_are_invalid_entry(target: Target, options: Any) -> N
         "postgresql+psycopg://root@127.0.0.1:abc/x",
         "mysql+pymysql://root@127.0.0.1:abc/x",
         "sqlite:////tmp/a\x00b.sqlite",
+        "postgresql+psycopg://root@127.0.0.1:99999/x",
+        "mysql+pymysql://root@127.0.0.1:0/x",
     ],
-    ids=["port_pg", "port_mysql", "nul"],
+    ids=["port_pg", "port_mysql", "nul", "port_too_high", "port_zero"],
 )
 def test_a_malformed_url_is_invalid_entry(url: str) -> None:
     with pytest.raises(InvalidEntry):
