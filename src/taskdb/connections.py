@@ -662,8 +662,11 @@ class TransactionRunner:
         # the thread's held connection later, outside any unit of work.
         self.handed_out = True
         with (
+            # A savepoint of the unit of work's own around the session's: should the
+            # database end the transaction under a flush, it dooms the unit of work.
+            self._in_savepoint() as connection,
             Session(
-                bind=self.usable(),
+                bind=connection,
                 join_transaction_mode="create_savepoint",
                 close_resets_only=False,
             ) as session,

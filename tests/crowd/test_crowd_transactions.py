@@ -13,6 +13,7 @@ from taskdb.crowd import CrowdStore, NewUnit
 from taskdb.crowd.models import Project
 from taskdb.crowd.repositories import base
 from taskdb.errors import (
+    DatabaseError,
     EntryAlreadyExists,
     EntryDoesNotExist,
     InvalidEntry,
@@ -202,16 +203,21 @@ def test_an_interrupt_inside_a_write_comes_out_as_it_is_and_commits_nothing(
         assert snapshot(crowd_url) == before
 
 
-def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
-    store: CrowdStore, world: World, crowd_url: str
-) -> None:
-    # As a MariaDB deadlock does: the server rolls back the whole transaction, savepoints too.
+def _end_transaction_at_project(engine: sa.Engine, name: str) -> None:
+    """As a MariaDB deadlock does: the server rolls back the whole transaction, savepoints too."""
+
     def end_transaction(*args: Any) -> None:
-        if "INSERT INTO projects" in args[2] and "victim" in str(args[3]):
+        if "INSERT INTO projects" in args[2] and name in str(args[3]):
             args[1].execute("ROLLBACK")
             raise Boom
 
-    sa.event.listen(store.engine, "after_cursor_execute", end_transaction)
+    sa.event.listen(engine, "after_cursor_execute", end_transaction)
+
+
+def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    _end_transaction_at_project(store.engine, "victim")
     before = snapshot(crowd_url)
     with (
         pytest.raises(InvalidEntry, match="could have kept half"),
@@ -220,6 +226,24 @@ def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
         work.projects.new("before")
         with pytest.raises(Boom):  # the call's own error, not the lost savepoint's
             work.projects.new("victim")
+        with pytest.raises(InvalidEntry, match="lost the transaction"):
+            work.projects.new("after")
+    assert snapshot(crowd_url) == before
+
+
+def test_a_work_session_whose_transaction_the_database_ended_dooms_the_unit_of_work(
+    store: CrowdStore, world: World, crowd_url: str
+) -> None:
+    _end_transaction_at_project(store.engine, "victim")
+    before = snapshot(crowd_url)
+    with (
+        pytest.raises(InvalidEntry, match="could have kept half"),
+        store.unit_of_work() as work,
+    ):
+        work.projects.new("before")
+        with pytest.raises(DatabaseError), work.session() as session:
+            session.add(Project(project_name="victim"))
+            session.flush()
         with pytest.raises(InvalidEntry, match="lost the transaction"):
             work.projects.new("after")
     assert snapshot(crowd_url) == before
