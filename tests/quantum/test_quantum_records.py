@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import taskdb.quantum as quantum
 from taskdb.assembled import can_assemble
 from taskdb.errors import InvalidEntry, InvalidType
-from taskdb.quantum import TaskInfo, TaskStatus
+from taskdb.quantum import TaskInfo, TaskStatus, TaskStore
 from taskdb.quantum.records import from_row, to_row
 
 SEED_FIELDS = [
@@ -321,3 +322,15 @@ def test_a_result_with_a_lone_surrogate_is_stored_escaped() -> None:
 def test_save_takes_only_a_task_info() -> None:
     with pytest.raises(InvalidType, match="takes a TaskInfo, got dict"):
         to_row({"task_id": "t", "backend": "sim"}, "now")  # type: ignore[arg-type]
+
+
+def test_metadata_is_the_callers_dict_as_the_seed_kept_it(tmp_path: Path) -> None:
+    metadata: dict[str, object] = {}
+    info = TaskInfo("t1", "ibm", metadata=metadata)
+    metadata["job_url"] = "https://example/job/1"  # known only once the job is submitted
+    assert info.metadata is metadata
+    with TaskStore(cache_dir=tmp_path) as store:
+        store.save(info)
+        assert store.get("t1").metadata == {"job_url": "https://example/job/1"}  # type: ignore[union-attr]
+    with pytest.raises(InvalidType):
+        TaskInfo("t2", "ibm", metadata={1: "a key that is not text"})

@@ -21,6 +21,8 @@ from pydantic import (
     Strict,
     StrictStr,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
 )
 
@@ -50,6 +52,16 @@ MAX_INT64 = 2**63 - 1
 MIN_SHOTS = MIN_INT64
 MAX_SHOTS = MAX_INT64
 MAX_LIMIT = MAX_INT64
+
+
+def _the_callers_dict(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """``value`` itself once its keys are checked, as the seed's dataclass kept it.
+
+    A caller that fills in the dict it passed after ``TaskInfo(...)`` (a job URL known
+    only after submission) saves what it filled in, as with the seed.
+    """
+    checked = handler(value)
+    return value if type(value) is dict else checked
 
 
 def _now() -> str:
@@ -83,7 +95,9 @@ class TaskInfo(BaseModel):
     shots: int = Field(default=1000, strict=True)
     submit_time: StrictStr = Field(default_factory=_now)
     update_time: StrictStr = Field(default_factory=_now)
-    metadata: dict[StrictStr, Any] = Field(default_factory=dict)
+    metadata: Annotated[dict[StrictStr, Any], WrapValidator(_the_callers_dict)] = Field(
+        default_factory=dict
+    )
 
     def __init__(self, *args: Any, **data: Any) -> None:
         # The seed's dataclass took its fields positionally; its callers still do.
