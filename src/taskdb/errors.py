@@ -134,7 +134,7 @@ def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
     violation = classify(driver_error) if driver_error is not None else None
     text = str(driver_error) if driver_error is not None else str(error)
     if violation is None or driver_error is None:
-        return DatabaseError(f"{prefix}{text}")
+        return DatabaseError(f"{prefix}{text}{_why_lost(driver_error)}")
     detail = attached(error) or reported(driver_error)
     fields = detail.fields()
     if violation is Violation.UNIQUE:
@@ -153,6 +153,21 @@ def translate(error: sa_exc.SQLAlchemyError, context: str = "") -> TaskdbError:
     if violation in (Violation.NOT_NULL, Violation.CHECK):
         return InvalidEntry(f"{prefix}a value was missing or not allowed ({text})", **fields)
     return InvalidEntry(f"{prefix}a value is longer than this engine allows ({text})", **fields)
+
+
+# MariaDB/MySQL client errors for a connection the server closed mid-statement.
+_SERVER_GONE = frozenset({2006, 2013})
+
+
+def _why_lost(driver_error: object) -> str:
+    """A hint for MariaDB's lost connection: a value over max_allowed_packet ends it too."""
+    args = getattr(driver_error, "args", ())
+    if type(driver_error).__module__.startswith("pymysql") and args and args[0] in _SERVER_GONE:
+        return (
+            "; a statement larger than the server's max_allowed_packet (16 MiB by "
+            "default) ends the connection this way: store large values in smaller parts"
+        )
+    return ""
 
 
 def _pairs(detail: Detail) -> str:

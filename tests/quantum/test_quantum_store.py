@@ -511,3 +511,13 @@ def test_a_cache_dir_that_cannot_be_made_is_database_error(tmp_path: Any) -> Non
     with pytest.raises(DatabaseError, match="cannot create the cache directory") as raised:
         TaskStore(tmp_path / "file" / "cache")
     assert isinstance(raised.value.__cause__, OSError)
+
+
+def test_a_value_over_mariadb_s_packet_limit_says_so_and_the_store_goes_on(
+    mysql_target: Any,
+) -> None:
+    with TaskStore(url=mysql_target.migrated_url(QUANTUM)) as store:
+        with pytest.raises(DatabaseError, match="max_allowed_packet"):
+            store.save(info("big", result="x" * (17 * 2**20)))  # over the 16 MiB default
+        store.save(info("small"))
+        assert ids(store.list()) == ["small"]
