@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from taskdb.crowd import CrowdStore, NewUnit
 from taskdb.crowd.models import Project
 from taskdb.crowd.repositories import base
+from taskdb.crowd.store import CrowdRepositories
 from taskdb.errors import (
     DatabaseError,
     EntryAlreadyExists,
@@ -214,8 +216,20 @@ def _end_transaction_at_project(engine: sa.Engine, name: str) -> None:
     sa.event.listen(engine, "after_cursor_execute", end_transaction)
 
 
+def _victim_by_repository(work: CrowdRepositories) -> None:
+    with pytest.raises(Boom):  # the call's own error, not the lost savepoint's
+        work.projects.new("victim")
+
+
+def _victim_by_session(work: CrowdRepositories) -> None:
+    with pytest.raises(DatabaseError), work.session() as session:
+        session.add(Project(project_name="victim"))
+        session.flush()
+
+
+@pytest.mark.parametrize("victim", [_victim_by_repository, _victim_by_session])
 def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
-    store: CrowdStore, world: World, crowd_url: str
+    store: CrowdStore, world: World, crowd_url: str, victim: Callable[[CrowdRepositories], None]
 ) -> None:
     _end_transaction_at_project(store.engine, "victim")
     before = snapshot(crowd_url)
@@ -224,26 +238,7 @@ def test_a_call_whose_transaction_the_database_ended_dooms_the_unit_of_work(
         store.unit_of_work() as work,
     ):
         work.projects.new("before")
-        with pytest.raises(Boom):  # the call's own error, not the lost savepoint's
-            work.projects.new("victim")
-        with pytest.raises(InvalidEntry, match="lost the transaction"):
-            work.projects.new("after")
-    assert snapshot(crowd_url) == before
-
-
-def test_a_work_session_whose_transaction_the_database_ended_dooms_the_unit_of_work(
-    store: CrowdStore, world: World, crowd_url: str
-) -> None:
-    _end_transaction_at_project(store.engine, "victim")
-    before = snapshot(crowd_url)
-    with (
-        pytest.raises(InvalidEntry, match="could have kept half"),
-        store.unit_of_work() as work,
-    ):
-        work.projects.new("before")
-        with pytest.raises(DatabaseError), work.session() as session:
-            session.add(Project(project_name="victim"))
-            session.flush()
+        victim(work)
         with pytest.raises(InvalidEntry, match="lost the transaction"):
             work.projects.new("after")
     assert snapshot(crowd_url) == before
