@@ -126,6 +126,8 @@ def test_missing_files_are_reported_not_created(
 
     code, out = _run(capsys, "adopt", str(missing))
     assert (code, "no such file" in out) == (EXIT_FAILED, True)
+    code, out = _run(capsys, "adopt", str(tmp_path))
+    assert (code, "a folder: give the database file in it" in out) == (EXIT_FAILED, True)
     code, out = _run(capsys, "status", "--url", f"sqlite:///{missing}")
     assert (code, "state:          fresh" in out) == (EXIT_ACTION_NEEDED, True)
 

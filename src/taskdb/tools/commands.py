@@ -156,7 +156,8 @@ def cmd_adopt(args: argparse.Namespace, spec: StoreSpec) -> int:
     if path is None:
         raise InvalidEntry("adopt works on SQLite files made by the seed code: give a path")
     if not path.is_file():
-        print(f"{path}: no such file", file=sys.stderr)
+        what = "a folder: give the database file in it" if path.is_dir() else "no such file"
+        print(f"{path}: {what}", file=sys.stderr)
         return EXIT_FAILED
     engine = create_engine(url, spec)
     try:
